@@ -1,0 +1,89 @@
+"""Load a :class:`~features.Dataset` from a folder of CSV or Parquet files.
+
+The folder holds ``residents``, ``communities``, ``services`` and ``interactions``, each as
+``NAME.parquet`` or ``NAME.csv`` (UTF-8). Files whose names start with ``ground_truth`` are never read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from features.dataset import Dataset
+from features.errors import SourceError
+from features.schema import TABLES
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        data = path.read_bytes()
+        line = data[: exc.start].count(b"\n") + 1
+        raise SourceError(
+            f"{path}: line {line} (byte {exc.start}) is not valid UTF-8. Save the file as UTF-8 "
+            "(files exported from Excel in China are often GBK: `iconv -f GBK -t UTF-8`)."
+        ) from exc
+    except pd.errors.ParserError as exc:
+        raise SourceError(f"{path}: cannot parse CSV: {exc}") from exc
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise SourceError(f"{path}: cannot read Parquet file: {exc}") from exc
+
+
+def table_path(folder: Path, name: str) -> Path:
+    """The file holding table ``name`` in ``folder``; Parquet wins over CSV when both exist."""
+    for suffix in (".parquet", ".csv"):
+        candidate = folder / f"{name}{suffix}"
+        if candidate.exists():
+            return candidate
+    raise SourceError(f"{folder}: no {name}.parquet or {name}.csv; a data folder needs all of "
+                      f"{', '.join(TABLES)} (run `linli generate --out {folder}` for a synthetic one)")
+
+
+def read_folder_frames(folder: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """Read the four raw tables of ``folder`` without validating them.
+
+    Returns
+    -------
+    frames : dict
+        Table name → raw frame.
+    sources : dict
+        Table name → file path, for error messages.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SourceError(f"{folder}: not a folder")
+    frames: dict[str, pd.DataFrame] = {}
+    sources: dict[str, str] = {}
+    for name in TABLES:
+        path = table_path(folder, name)
+        frames[name] = _read_parquet(path) if path.suffix == ".parquet" else _read_csv(path)
+        sources[name] = str(path)
+    return frames, sources
+
+
+def load_folder(folder: str | Path, *, strict: bool = True) -> Dataset:
+    """Load and validate a folder of CSV or Parquet files.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Folder holding the four tables.
+    strict : bool, default True
+        See :meth:`Dataset.from_frames`.
+
+    Raises
+    ------
+    SourceError
+        A file is missing, unreadable or not UTF-8.
+    DataValidationError
+        Any contract violation, each named by file, row and column.
+    """
+    frames, sources = read_folder_frames(folder)
+    return Dataset.from_frames(**frames, sources=sources, strict=strict)

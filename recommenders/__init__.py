@@ -1,0 +1,1 @@
+"""Linli recommenders package."""

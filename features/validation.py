@@ -100,9 +100,17 @@ def _coerce_datetime(raw: pd.Series, spec: ColumnSpec, blank: np.ndarray, log: V
         return raw.dt.tz_convert(_TIMEZONE).dt.tz_localize(None).astype("datetime64[ns]")
     if pd.api.types.is_datetime64_dtype(raw.dtype):
         return raw.astype("datetime64[ns]")
-    parsed = pd.to_datetime(raw.where(~blank), errors="coerce", format="mixed", utc=True)
+    text = raw.astype("string").str.strip().where(~blank)
+    has_offset = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).fillna(False).to_numpy(dtype=bool)
+    parsed = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    if (~has_offset).any():  # no offset given: already local time
+        local = pd.to_datetime(text[~has_offset], errors="coerce", format="mixed")
+        parsed[~has_offset] = local.astype("datetime64[ns]")
+    if has_offset.any():
+        aware = pd.to_datetime(text[has_offset], errors="coerce", format="mixed", utc=True)
+        parsed[has_offset] = aware.dt.tz_convert(_TIMEZONE).dt.tz_localize(None).astype("datetime64[ns]")
     _flag(log, parsed.isna().to_numpy() & ~blank, raw, spec, "not a timestamp (use ISO 8601)")
-    return parsed.dt.tz_convert(_TIMEZONE).dt.tz_localize(None).astype("datetime64[ns]")
+    return parsed
 
 
 def _coerce_text(raw: pd.Series, spec: ColumnSpec, blank: np.ndarray, log: ViolationLog) -> pd.Series:

@@ -6,7 +6,7 @@ from features.sources.sql import load_sql, write_sql
 __all__ = ["load", "load_folder", "load_sql", "read_folder_frames", "write_sql"]
 
 
-def load(location: str, *, strict: bool = True):  # noqa: ANN201 - returns features.Dataset
+def load(location: str, *, strict: bool = True):
     """Load a dataset from a folder path or a SQLAlchemy database URL (anything containing ``://``)."""
     if "://" in location:
         return load_sql(location, strict=strict)

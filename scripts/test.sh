@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Install everything, then run the whole test suite: ruff, then pytest.
+# Usage: bash scripts/test.sh [pytest options]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export OPENBLAS_NUM_THREADS=1 MLFLOW_DISABLE_TELEMETRY=true
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest -q "$@"

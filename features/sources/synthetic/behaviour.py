@@ -63,6 +63,17 @@ def _engagement_times(rng: np.random.Generator, pop: Population, resident: np.nd
     return start.value + seconds.astype(np.int64) * 1_000_000_000
 
 
+def _once_for_one_off(resident: np.ndarray, service: np.ndarray, when: np.ndarray, one_off: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keep only a resident's first engagement with a one-off service (a permit is applied for once)."""
+    order = np.lexsort((when, service, resident))
+    r, s = resident[order], service[order]
+    repeat = np.r_[False, (r[1:] == r[:-1]) & (s[1:] == s[:-1])]
+    keep = np.ones(len(order), dtype=bool)
+    keep[order] = ~(repeat & one_off[s])
+    return resident[keep], service[keep], when[keep]
+
+
 def make_interactions(rng: np.random.Generator, pop: Population, services: pd.DataFrame, scores: np.ndarray,
                       end: pd.Timestamp, weeks: int, events_per_resident: float) -> pd.DataFrame:
     """Draw the interactions table (raw contract columns, ids as categoricals for speed)."""
@@ -73,6 +84,8 @@ def make_interactions(rng: np.random.Generator, pop: Population, services: pd.Da
     resident = np.repeat(np.arange(n), engagements)
     service = _choose_services(rng, scores, resident)
     when = _engagement_times(rng, pop, resident, start, weeks)
+    resident, service, when = _once_for_one_off(resident, service, when,
+                                                services[C.ONE_OFF].fillna(False).to_numpy(dtype=bool))
     true = scores[resident, service]
     prefers_offline = pop.residents[C.PREFERRED_CHANNEL].to_numpy()[resident] == "offline"
     offline = prefers_offline & (rng.random(len(resident)) < 0.85)

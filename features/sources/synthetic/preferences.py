@@ -3,7 +3,8 @@
 score = type affinity (what the resident's latent types want from each category)
       + hidden hobby categories (not revealed by any attribute)
       + latent taste factors (resident · service, learnable only from behaviour)
-      + service quality, − a channel mismatch penalty.
+      + service quality, − a channel mismatch penalty, − a penalty for services that are not accessible
+      to residents with accessibility needs.
 Services a resident is not eligible for, or that their community does not offer, score −inf.
 """
 
@@ -58,10 +59,11 @@ def eligibility(pop: Population, services: pd.DataFrame) -> np.ndarray:
     floating = pop.types[:, [TYPES.index("migrant")]]
     rule = services[C.RESIDENCY_REQUIRED].fillna("any").to_numpy()[None, :]
     ok &= (rule == "any") | ((rule == "floating") & floating) | ((rule == "registered") & ~floating)
-    community = pop.residents[C.COMMUNITY].to_numpy()
+    communities, community = np.unique(pop.residents[C.COMMUNITY].to_numpy(dtype=str), return_inverse=True)
     for j, scope in enumerate(services[C.COMMUNITY_SCOPE].to_numpy()):
         if isinstance(scope, str) and scope:
-            ok[:, j] &= np.isin(community, scope.split(LIST_SEPARATOR))
+            offered = np.isin(communities, scope.split(LIST_SEPARATOR))  # per community, not per resident
+            ok[:, j] &= offered[community]
     return ok
 
 
@@ -83,5 +85,8 @@ def true_scores(rng: np.random.Generator, pop: Population, services: pd.DataFram
     offline_person = (pop.residents[C.PREFERRED_CHANNEL] == "offline").to_numpy()[:, None]
     online_only = (services[C.CHANNEL] == "online").to_numpy()[None, :]
     scores -= 1.2 * (offline_person & online_only)
+    needs_access = pop.types[:, [TYPES.index("accessibility_needs")]]
+    not_accessible = ~services[C.ACCESSIBLE].fillna(True).to_numpy(dtype=bool)[None, :]
+    scores -= 1.5 * (needs_access & not_accessible)
     scores[~eligibility(pop, services)] = -np.inf
     return scores.astype(np.float32)

@@ -10,6 +10,7 @@ from typing import Annotated
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import typer
 from tqdm import tqdm
@@ -20,7 +21,7 @@ from linli.settings import get_settings
 app = typer.Typer(help="Linli (邻里): resident profiling and service recommendation for smart communities.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
-DataOption = Annotated[Path, typer.Option("--data", help="Folder of CSV/Parquet tables, or a database URL.")]
+DataOption = Annotated[str, typer.Option("--data", help="Folder of CSV/Parquet tables, or a database URL.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 
 
@@ -62,11 +63,11 @@ def profile(
     from profiling import profile_dataset, summary
 
     try:
-        dataset = load(str(data))
+        dataset = load(data)
     except LinliDataError as exc:
         raise _fail(str(exc)) from exc
     result = profile_dataset(dataset, seed=seed)
-    truth = read_ground_truth(data) if "://" not in str(data) else None
+    truth = read_ground_truth(data) if "://" not in data else None
     report = summary(result, truth)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False))
@@ -107,6 +108,88 @@ def demo(
                    f"segment ARI {report['recovery']['segment_ari']:.3f}")
     typer.echo("\nnot yet built: training in MLflow, the recommendation API and the planner page "
                "(open issues); the main job stops after personas.")
+
+
+@app.command()
+def train(
+    data: DataOption,
+    as_json: JsonOption = False,
+    config: Annotated[Path | None, typer.Option(help="Training config TOML (default experiments/configs/default.toml).")
+                      ] = None,
+    seed: Annotated[int | None, typer.Option(help="Override every seed in the config.")] = None,
+) -> None:
+    """Retrain: features → personas → candidates → ranker → evaluation → MLflow run → registered version → gate."""
+    from features.sources import load
+    from training.config import TrainConfig, TrainConfigError
+    from training.retrain import train as run_training
+
+    settings = get_settings()
+    try:
+        cfg = TrainConfig.from_toml(config) if config else TrainConfig.from_toml()
+        dataset = load(data)
+    except (LinliDataError, TrainConfigError) as exc:
+        raise _fail(str(exc)) from exc
+    if seed is not None:
+        cfg = cfg.with_seed(seed)
+    with tqdm(desc="linli train", unit="stage", disable=None) as bar:
+        def progress(label: str) -> None:
+            bar.set_postfix_str(label)
+            bar.update()
+
+        result = run_training(dataset, tracking_uri=settings.tracking_uri(), model_name=settings.model_name,
+                              config=cfg, artifact_location=settings.artifact_location(), progress=progress)
+    report = result.to_json()
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False, default=str))
+        return
+    typer.echo(f"run {result.run_id} → {settings.model_name} version {result.model_version} ({result.alias})")
+    for reason in result.decision:
+        typer.echo(f"  gate: {reason}")
+    typer.echo(_metrics_table(result.metrics))
+
+
+def _metrics_table(metrics: dict[str, dict[str, object]]) -> str:
+    keys = ["ndcg@10", "map@10", "recall@10", "precision@10", "coverage", "novelty", "cold_start_ndcg@10"]
+    lines = ["model            " + " ".join(f"{k:>18}" for k in keys)]
+    for name, values in metrics.items():
+        cells = [values.get(k) for k in keys]
+        lines.append(f"{name:16} " + " ".join(f"{c:>18.4f}" if isinstance(c, float) else f"{'':>18}" for c in cells))
+    return "\n".join(lines)
+
+
+@app.command("mlflow-ui")
+def mlflow_ui(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000) -> None:
+    """Open the MLflow UI on Linli's tracking store (http://127.0.0.1:PORT)."""
+    import subprocess
+    import sys
+
+    uri = get_settings().tracking_uri()
+    typer.echo(f"MLflow UI on http://127.0.0.1:{port} for {uri} (Ctrl-C stops it)")
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
+                                      "--host", "127.0.0.1", "--port", str(port)]))
+
+
+bench = typer.Typer(help="Benchmarks (figures for the README).", no_args_is_help=True)
+app.add_typer(bench, name="bench")
+
+
+@bench.command("foundation")
+def bench_foundation(
+    sizes: Annotated[str, typer.Option(help="Comma-separated community sizes (residents).")] = "10000,100000",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    as_json: JsonOption = False,
+) -> None:
+    """Time generate → load → features → personas, with peak memory, for each size (one process each)."""
+    from experiments.foundation_bench import format_table, run
+
+    try:
+        size_list = [int(s) for s in sizes.split(",") if s.strip()]
+    except ValueError as exc:
+        raise _fail(f"--sizes must be comma-separated integers, got {sizes!r}") from exc
+    if not size_list or min(size_list) < 1:
+        raise _fail(f"--sizes needs at least one positive size, got {sizes!r}")
+    report = run(size_list, seed)
+    typer.echo(json.dumps(report) if as_json else f"{report['cores']} cores\n" + format_table(report))
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,6 +19,12 @@ class Settings(BaseSettings):
         Default random seed for generation, sampling and training.
     demo_residents : int
         Size of the synthetic community the main job generates.
+    mlflow_tracking_uri : str, optional
+        MLflow tracking (and registry) URI; ``LINLI_MLFLOW_TRACKING_URI`` or the standard
+        ``MLFLOW_TRACKING_URI``. Default: a SQLite store ``<data_dir>/mlflow.db`` with artifacts in
+        ``<data_dir>/mlartifacts`` — no server needed.
+    model_name : str
+        Name of the registered model.
     """
 
     model_config = SettingsConfigDict(env_prefix="LINLI_", env_file=".env", extra="ignore")
@@ -25,6 +32,19 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     seed: int = 42
     demo_residents: int = 20_000
+    mlflow_tracking_uri: str | None = Field(
+        None, validation_alias=AliasChoices("LINLI_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"))
+    model_name: str = "linli-recommender"
+
+    def tracking_uri(self) -> str:
+        """The MLflow tracking URI in force (the SQLite default under ``data_dir`` when unset)."""
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+
+    def artifact_location(self) -> str:
+        """Where new experiments keep artifacts when the default store is used."""
+        return (self.data_dir / "mlartifacts").resolve().as_uri()
 
 
 def get_settings() -> Settings:

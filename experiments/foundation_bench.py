@@ -1,0 +1,92 @@
+"""Benchmark of the foundation: generate → load + validate → features → personas, per community size.
+
+Each size runs in its own Python process, so peak memory is that size's alone.
+Run: ``linli bench foundation --sizes 10000,100000,1000000`` (or ``python -m experiments.foundation_bench``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from experiments.peak_memory import stage
+
+STAGES = ("generate", "write_parquet", "load_validate", "features", "personas")
+
+
+def run_one(residents: int, seed: int, folder: Path) -> dict[str, object]:
+    """Run every stage once for one size in this process; return timings, peak memory and counts."""
+    from features.columns import Columns
+    from features.pipeline import FeaturePipeline
+    from features.sources import load_folder
+    from features.sources.synthetic import generate_community
+    from profiling.profile import default_cutoff, profile_features
+
+    results: dict[str, dict[str, float]] = {}
+    with stage(results, "generate"):
+        community = generate_community(residents=residents, seed=seed)
+    with stage(results, "write_parquet"):
+        community.write(folder)
+    n_events = len(community.frames["interactions"])
+    del community
+    with stage(results, "load_validate"):
+        dataset = load_folder(folder)
+    cutoff = default_cutoff(dataset)
+    with stage(results, "features"):
+        features = FeaturePipeline().fit(dataset, cutoff).resident_features(dataset.residents[Columns.RESIDENT])
+    with stage(results, "personas"):
+        profile = profile_features(dataset, features, cutoff=cutoff, seed=seed)
+    total = sum(r["seconds"] for r in results.values())
+    return {"residents": residents, "interactions": n_events, "segments": int(profile.segment_model.n_segments_),
+            "stages": results, "total_seconds": round(total, 2),
+            "peak_rss_mib": max(r["peak_rss_mib"] for r in results.values())}
+
+
+def run(sizes: list[int], seed: int = 42) -> dict[str, object]:
+    """Run :func:`run_one` for each size in a fresh subprocess; return all results with the machine's facts."""
+    rows = []
+    for size in sizes:
+        with tempfile.TemporaryDirectory(prefix=f"linli-bench-{size}-") as folder:
+            env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+            done = subprocess.run(
+                [sys.executable, "-m", "experiments.foundation_bench", "--one", str(size), "--seed", str(seed),
+                 "--folder", folder],
+                check=True, capture_output=True, text=True, env=env)
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return {"benchmark": "foundation", "cores": os.cpu_count(), "seed": seed, "results": rows}
+
+
+def format_table(report: dict[str, object]) -> str:
+    """A Markdown table of a :func:`run` report (seconds per stage, total, peak RSS)."""
+    head = "| residents | interactions | " + " | ".join(STAGES) + " | total s | peak RSS MiB |"
+    lines = [head, "|" + "---|" * (len(STAGES) + 4)]
+    for row in report["results"]:  # type: ignore[union-attr]
+        cells = [f"{row['residents']:,}", f"{row['interactions']:,}"]
+        cells += [f"{row['stages'][s]['seconds']:.1f}" for s in STAGES]
+        cells += [f"{row['total_seconds']:.1f}", f"{row['peak_rss_mib']:,.0f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry: ``--one N`` runs one size in-process and prints one JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--one", type=int)
+    parser.add_argument("--folder", type=Path)
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(run_one(args.one, args.seed, args.folder)))
+        return
+    report = run([int(s) for s in args.sizes.split(",")], args.seed)
+    print(format_table(report))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Stage timing with peak resident memory, read from Linux's /proc (VmHWM, reset per stage)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+_STATUS = Path("/proc/self/status")
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+
+
+def _read_kib(field: str) -> int | None:
+    try:
+        for line in _STATUS.read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def reset_peak() -> bool:
+    """Reset this process's peak RSS to its current RSS; ``False`` where the kernel does not allow it."""
+    try:
+        _CLEAR_REFS.write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def stage(results: dict[str, dict[str, float]], name: str) -> Iterator[None]:
+    """Time the enclosed block and record its wall seconds and peak RSS (MiB) under ``results[name]``.
+
+    The peak covers everything the process holds during the stage, including data kept from earlier stages.
+    """
+    exact = reset_peak()
+    started = time.perf_counter()
+    yield
+    seconds = time.perf_counter() - started
+    peak = _read_kib("VmHWM")
+    results[name] = {"seconds": round(seconds, 2),
+                     "peak_rss_mib": round(peak / 1024, 1) if peak is not None else float("nan"),
+                     "peak_is_per_stage": exact}

@@ -1,0 +1,88 @@
+"""The ``linli`` command line as a user runs it: real processes, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from features.sources import load_folder
+
+
+def _linli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "linli", *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
+
+
+def test_generate_writes_the_tables_the_loader_reads(tmp_path: Path) -> None:
+    done = _linli("generate", "--residents", "800", "--seed", "5", "--out", str(tmp_path / "c"))
+    assert done.returncode == 0, done.stderr
+    names = sorted(p.name for p in (tmp_path / "c").iterdir())
+    assert names == ["communities.parquet", "ground_truth.parquet", "interactions.parquet",
+                     "residents.parquet", "services.parquet"]
+    assert load_folder(tmp_path / "c").summary()["residents"] == 800
+
+
+def test_generate_rejects_a_bad_size(tmp_path: Path) -> None:
+    done = _linli("generate", "--residents", "0", "--out", str(tmp_path))
+    assert done.returncode != 0
+    assert "--residents" in done.stderr
+
+
+def test_profile_json_has_the_promised_keys(community_dir: Path) -> None:
+    done = _linli("profile", "--data", str(community_dir), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["residents"] == 3000
+    assert set(report["personas"]) >= {"elderly", "family_with_children", "commuter", "migrant",
+                                       "accessibility_needs", "student", "job_seeker"}
+    assert report["segments"] >= 2
+    assert 0.0 <= report["recovery"]["segment_ari"] <= 1.0
+    assert report["recovery"]["macro_f1"] > 0.9
+
+
+def test_profile_reads_a_database_url(community, tmp_path: Path) -> None:
+    from features.sources import write_sql
+
+    url = f"sqlite:///{tmp_path / 'community.db'}"
+    write_sql({name: frame.astype({c: "string" for c in frame.select_dtypes("category")})
+               for name, frame in community.frames.items()}, url)
+    done = _linli("profile", "--data", url, "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["residents"] == 3000 and "recovery" not in report
+
+
+def test_profile_on_bad_data_names_file_row_and_column(community_dir: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for f in community_dir.iterdir():
+        if f.name != "ground_truth.parquet":
+            (bad / f.name).write_bytes(f.read_bytes())
+    residents = pd.read_parquet(bad / "residents.parquet").astype({"employment": object})
+    residents.loc[41, "employment"] = "astronaut"
+    residents.to_parquet(bad / "residents.parquet")
+    done = _linli("profile", "--data", str(bad), "--json")
+    assert done.returncode == 2
+    assert "residents.parquet, row 42, column 'employment'" in done.stderr
+    assert done.stdout == ""
+
+
+def test_demo_runs_the_main_job_as_far_as_it_exists(tmp_path: Path) -> None:
+    done = _linli("demo", "--residents", "1500", "--seed", "3", env={"LINLI_DATA_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert "personas:" in done.stdout and "macro F1" in done.stdout
+    assert (tmp_path / "community-1500-seed3" / "interactions.parquet").exists()
+
+
+@pytest.mark.parametrize("sizes", ["abc", "0"])
+def test_bench_rejects_bad_sizes(sizes: str) -> None:
+    done = _linli("bench", "foundation", "--sizes", sizes)
+    assert done.returncode == 2
+    assert "--sizes" in done.stderr

@@ -1,0 +1,86 @@
+"""Short explanations of recommended services, in English and Chinese.
+
+Each explanation names up to two reasons a resident can check (their own past use, residents of the
+same persona, residents with similar habits, their community) and the ranker features that pushed
+the service up most (LightGBM contributions).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from recommenders.ranker import LambdaRanker
+
+#: Readable names of ranker features (English, Chinese); others are shown by their feature name.
+FEATURE_LABELS: dict[str, tuple[str, str]] = {
+    "x.category_affinity": ("your interest in this category", "您对该类服务的兴趣"),
+    "x.pair_n_events": ("your past use", "您的使用记录"),
+    "x.pair_strength": ("your past use", "您的使用记录"),
+    "x.community_popularity": ("use in your community", "本社区的使用情况"),
+    "x.channel_match": ("your preferred channel", "您偏好的办理渠道"),
+    "x.age_match": ("your age group", "您的年龄段"),
+    "svc.service_popularity": ("overall popularity", "整体热度"),
+    "svc.service_mean_rating": ("residents' ratings", "居民评价"),
+    "persona_popular_score": ("residents like you", "与您情况相似的居民"),
+    "persona_popular_rank": ("residents like you", "与您情况相似的居民"),
+    "als_score": ("residents with similar habits", "习惯相似的居民"),
+    "bpr_score": ("residents with similar habits", "习惯相似的居民"),
+    "item_knn_score": ("services you already use", "您常用的相关服务"),
+    "ease_score": ("services you already use", "您常用的相关服务"),
+}
+
+
+class Explainer:
+    """Turn ranker feature rows of recommended pairs into explanations.
+
+    Parameters
+    ----------
+    ranker : LambdaRanker
+        The fitted ranker (for feature contributions).
+    """
+
+    def __init__(self, ranker: LambdaRanker) -> None:
+        self.ranker = ranker
+
+    def explain(self, features: pd.DataFrame, services: np.ndarray) -> pd.DataFrame:
+        """One explanation per row of ``features`` (the ranker rows of the recommended pairs).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``en`` and ``zh``, aligned with ``features``.
+        """
+        contributions = self.ranker.contributions(features)
+        top = np.argsort(-contributions.to_numpy(), axis=1)[:, :4]
+        names = np.asarray(contributions.columns)
+        en: list[str] = []
+        zh: list[str] = []
+        for i in range(len(features)):
+            row = features.iloc[i]
+            reasons = _reasons(row)
+            factors: list[tuple[str, str]] = []
+            for name in names[top[i]]:
+                label = FEATURE_LABELS.get(str(name), (str(name), str(name)))
+                if label not in factors and contributions.iat[i, contributions.columns.get_loc(name)] > 0:
+                    factors.append(label)
+            factors = factors[:2]
+            en.append("; ".join([r[0] for r in reasons] + ([f"key factors: {', '.join(f[0] for f in factors)}"]
+                                                            if factors else [])))
+            zh.append("；".join([r[1] for r in reasons] + ([f"主要依据：{'、'.join(f[1] for f in factors)}"]
+                                                          if factors else [])))
+        return pd.DataFrame({"en": en, "zh": zh}, index=features.index)
+
+
+def _reasons(row: pd.Series) -> list[tuple[str, str]]:
+    reasons: list[tuple[str, str]] = []
+    used = row.get("x.pair_n_events", 0.0)
+    if used and used > 0:
+        reasons.append((f"you have used it before ({int(used)} events)", f"您曾使用过（{int(used)}次记录）"))
+    if row.get("persona_popular_rank", 99) <= 3:
+        reasons.append(("popular with residents like you", "与您情况相似的居民常用"))
+    elif min(row.get("als_rank", 99), row.get("item_knn_rank", 99), row.get("ease_rank", 99)) <= 3:
+        reasons.append(("residents with similar habits use it", "习惯相似的居民也在使用"))
+    if not reasons and row.get("x.community_popularity", 0.0) >= 0.1:
+        reasons.append(("widely used in your community", "本社区居民广泛使用"))
+    return reasons[:2]

@@ -1,0 +1,246 @@
+"""The hybrid recommender: candidate generators → LightGBM LambdaRank → rules → explained top-k.
+
+``fit(dataset, cutoff)`` trains in two stages on the history before ``cutoff``:
+1. the generators are fitted on the history before ``cutoff − label_weeks``; the ranker learns to
+   order their candidates from the residents' positive events in the last ``label_weeks`` (with early
+   stopping on held-out residents);
+2. the generators and the feature pipeline are refitted on the whole history, so serving uses
+   everything known at ``cutoff``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from features.columns import Columns as C
+from features.dataset import Dataset
+from features.feature_registry import FeatureSet
+from features.pipeline import FeaturePipeline
+from recommenders.base import RANK, SCORE, Recommender, RecommenderConfig
+from recommenders.candidates import candidate_mask, candidate_rows
+from recommenders.explanations import Explainer
+from recommenders.ranker import LambdaRanker, RankerConfig
+from recommenders.registry import make_recommender
+from recommenders.rules import RULE_CROSS_FEATURES, RULE_RESIDENT_FEATURES, RulesConfig, ServiceRules
+
+#: Graded relevance of an event for ranker labels (rate uses the rating).
+_LABEL = {"click": 1, "book": 2, "use": 3}
+
+
+class HybridConfig(RecommenderConfig):
+    """Configuration of the hybrid (all parts; a model is rebuilt from it)."""
+
+    generators: dict[str, dict[str, Any]] = Field(default_factory=lambda: {
+        "popular": {}, "persona_popular": {}, "als": {}, "bpr": {}, "item_knn": {}, "ease": {}})
+    candidates_per_generator: int = Field(10, ge=1)
+    label_weeks: int = Field(3, ge=1)
+    max_label_residents: int = Field(15_000, ge=100)
+    feature_set: str | None = None
+    ranker: RankerConfig = RankerConfig()
+    rules: RulesConfig = RulesConfig()
+    seed: int = 0
+
+
+def _with_rule_features(feature_set: FeatureSet) -> FeatureSet:
+    config = feature_set.to_dict()
+    for entity, extra in (("cross", RULE_CROSS_FEATURES), ("resident", RULE_RESIDENT_FEATURES)):
+        names = config[entity]["features"]
+        names += [f for f in extra if f not in names and f not in feature_set.columns(entity)]
+    return FeatureSet.from_dict(config, name=feature_set.name)
+
+
+class HybridRecommender(Recommender):
+    """Candidates from several generators, ranked by LambdaRank, filtered and diversified by rules."""
+
+    name = "hybrid"
+    config_class = HybridConfig
+    config: HybridConfig
+
+    # ----- training -------------------------------------------------------------------------------------
+    def _fit(self, dataset: Dataset) -> None:
+        cfg = self.config
+        label_start = self.cutoff_ - pd.Timedelta(weeks=cfg.label_weeks)
+        base = FeatureSet.from_toml(cfg.feature_set) if cfg.feature_set else FeatureSet.default()
+        self.feature_set_ = _with_rule_features(base)
+        self._fit_stage(dataset, label_start)
+        features, relevance, groups = self._training_rows(dataset, label_start)
+        self.ranker_ = LambdaRanker(cfg.ranker, seed=cfg.seed).fit(features, relevance, groups)
+        self._fit_stage(dataset, self.cutoff_)
+        self.explainer_ = Explainer(self.ranker_)
+
+    def refit(self, dataset: Dataset, cutoff: pd.Timestamp | str | None = None) -> HybridRecommender:
+        """Refit the generators and the feature pipeline on (newer) data, keeping the trained ranker.
+
+        Used after evaluation: the bundle that serves knows everything before ``cutoff`` (all data when
+        ``None``) without training the ranker again.
+        """
+        self._check_fitted()
+        history = self._remember(dataset, cutoff)
+        self._fit_stage(history, self.cutoff_)
+        self.explainer_ = Explainer(self.ranker_)
+        return self
+
+    def _fit_stage(self, dataset: Dataset, cutoff: pd.Timestamp) -> None:
+        self.services_ = dataset.services.set_index(C.SERVICE).loc[dataset.service_ids.external].reset_index()
+        self.rules_ = ServiceRules(self.config.rules, self.services_)
+        self.generators_: dict[str, Recommender] = {
+            name: make_recommender(name, params).fit(dataset, cutoff)
+            for name, params in self.config.generators.items()}
+        self.pipeline_ = FeaturePipeline(self.feature_set_).fit(dataset, cutoff)
+
+    def _training_rows(self, dataset: Dataset, label_start: pd.Timestamp) -> tuple[pd.DataFrame, np.ndarray,
+                                                                                   np.ndarray]:
+        window = dataset.interactions[(dataset.interactions[C.TIMESTAMP] >= label_start)
+                                      & (dataset.interactions[C.TIMESTAMP] < self.cutoff_)]
+        labels = _labels(window)
+        if labels.empty:
+            raise ValueError(f"no positive events between {label_start} and {self.cutoff_} to train the ranker on; "
+                             "use a longer history or a smaller label_weeks")
+        residents = pd.unique(labels[C.RESIDENT])
+        rng = np.random.default_rng(self.config.seed)
+        if len(residents) > self.config.max_label_residents:
+            residents = rng.choice(residents, self.config.max_label_residents, replace=False)
+        internal = np.sort(self.resident_ids_.to_internal(residents))
+        ids = self.resident_ids_.to_external(internal)
+        features, rows, cols = self._candidates(internal, ids)
+        key = pd.Series(labels["relevance"].to_numpy(),
+                        index=pd.MultiIndex.from_arrays([labels[C.RESIDENT], labels[C.SERVICE]]))
+        service_ids = self.service_ids_.external.to_numpy()
+        wanted = pd.MultiIndex.from_arrays([ids[rows], service_ids[cols]])
+        relevance = key.reindex(wanted).fillna(0).to_numpy(dtype=np.int32)
+        has_positive = pd.Series(relevance).groupby(rows).transform("max").to_numpy() > 0
+        return features[has_positive].reset_index(drop=True), relevance[has_positive], rows[has_positive]
+
+    # ----- scoring --------------------------------------------------------------------------------------
+    def _generator_scores(self, internal: np.ndarray, profile_rows: pd.DataFrame | None = None,
+                          ids: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        scores: dict[str, np.ndarray] = {}
+        known = internal >= 0
+        for name, model in self.generators_.items():
+            matrix = np.zeros((len(internal), len(self.service_ids_)), dtype=np.float64)
+            if known.any():
+                matrix[known] = model.score_matrix(internal[known])
+            if (~known).any():
+                matrix[~known] = _cold_start_scores(model, profile_rows, ids[~known])
+            scores[name] = matrix
+        return scores
+
+    def _candidates(self, internal: np.ndarray, ids: np.ndarray, profile_rows: pd.DataFrame | None = None
+                    ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        scores = self._generator_scores(internal, profile_rows, ids)
+        mask = candidate_mask(scores, self.config.candidates_per_generator)
+        return candidate_rows(self.pipeline_, ids, self.service_ids_.external.to_numpy(), mask, scores,
+                              profile_rows)
+
+    def _score(self, residents: np.ndarray) -> np.ndarray:
+        ids = self.resident_ids_.to_external(residents)
+        return self._ranked(residents, ids)[0]
+
+    def _ranked(self, internal: np.ndarray, ids: np.ndarray, profile_rows: pd.DataFrame | None = None
+                ) -> tuple[np.ndarray, pd.DataFrame, np.ndarray, np.ndarray]:
+        features, rows, cols = self._candidates(internal, ids, profile_rows)
+        scores = np.full((len(ids), len(self.service_ids_)), -np.inf)
+        if len(features):
+            scores[rows, cols] = self.ranker_.predict(features)
+        return scores, features, rows, cols
+
+    # ----- public API -----------------------------------------------------------------------------------
+    def recommend(self, resident_ids: pd.Series | np.ndarray | list[str], k: int = 10, *,
+                  exclude_seen: bool = False, profile_rows: pd.DataFrame | None = None,
+                  explain: bool = False) -> pd.DataFrame:
+        """Ranked, rule-checked top-``k`` services per resident, optionally with explanations.
+
+        Parameters
+        ----------
+        resident_ids : sequence of str
+            External ids. Residents not in the dataset need a row in ``profile_rows`` (cold start).
+        k : int
+        exclude_seen : bool
+            Also drop services the resident interacted with positively before.
+        profile_rows : pandas.DataFrame, optional
+            Raw residents-table rows of residents Linli has not seen.
+        explain : bool
+            Add ``explanation`` (English) and ``explanation_zh`` columns.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``resident_id, service_id, score, rank`` (+ explanations). ``score`` is the ranking score after
+            the rules (see :meth:`ServiceRules.select`); lists are shorter than ``k`` only when fewer
+            services qualify.
+        """
+        self._check_fitted()
+        if k < 1:
+            raise ValueError(f"k must be ≥ 1, got {k}")
+        ids = np.asarray(resident_ids, dtype=object)
+        internal = self.resident_ids_.to_internal(ids, strict=profile_rows is None)
+        scores, features, rows, cols = self._ranked(internal, ids, profile_rows)
+        if exclude_seen:
+            seen = self.history_[np.maximum(internal, 0)].toarray() > 0
+            scores[seen & (internal >= 0)[:, None]] = -np.inf
+        pairs = pd.DataFrame({C.RESIDENT: np.repeat(ids, len(self.service_ids_)),
+                              C.SERVICE: np.tile(self.service_ids_.external.to_numpy(), len(ids))})
+        rule_cross = self.pipeline_.cross_features(pairs, profile_rows=profile_rows)
+        rule_residents = self._resident_rule_features(ids, internal, profile_rows)
+        allowed = self.rules_.allowed(rule_cross, scores.shape)
+        chosen, key = self.rules_.select(scores, allowed, rule_residents, rule_cross, k)
+        return self._result(ids, key, chosen, features, rows, cols, explain)
+
+    def _resident_rule_features(self, ids: np.ndarray, internal: np.ndarray,
+                                profile_rows: pd.DataFrame | None) -> pd.DataFrame:
+        columns = list(RULE_RESIDENT_FEATURES)
+        if (internal >= 0).all():
+            return self.pipeline_.resident_features(ids)[columns]
+        fresh = self.pipeline_.transform_resident_profile(profile_rows)
+        known = self.pipeline_.resident_features(ids[internal >= 0])
+        return pd.concat([known, fresh])[columns].loc[ids]
+
+    def _result(self, ids: np.ndarray, scores: np.ndarray, chosen: np.ndarray, features: pd.DataFrame,
+                rows: np.ndarray, cols: np.ndarray, explain: bool) -> pd.DataFrame:
+        res, pos = np.nonzero(chosen >= 0)
+        svc = chosen[res, pos]
+        out = pd.DataFrame({C.RESIDENT: ids[res], C.SERVICE: self.service_ids_.to_external(svc),
+                            SCORE: scores[res, svc], RANK: pos + 1})
+        if explain and len(out):
+            lookup = pd.Series(np.arange(len(rows)), index=pd.MultiIndex.from_arrays([rows, cols]))
+            picked = lookup.reindex(pd.MultiIndex.from_arrays([res, svc])).to_numpy()
+            texts = self.explainer_.explain(features.iloc[picked].reset_index(drop=True), svc)
+            out["explanation"], out["explanation_zh"] = texts["en"].to_numpy(), texts["zh"].to_numpy()
+        return out
+
+    def part_params(self) -> dict[str, Any]:
+        """Flat parameters of every fitted part (generators with their defaults, ranker), for tracking."""
+        self._check_fitted()
+        params: dict[str, Any] = {}
+        for model in self.generators_.values():
+            params.update({f"hybrid.{k}": v for k, v in model.get_params().items()})
+        return params | {f"hybrid.{k}": v for k, v in self.ranker_.get_params().items()}
+
+
+def _labels(window: pd.DataFrame) -> pd.DataFrame:
+    event = window[C.EVENT].astype(str)
+    relevance = event.map(_LABEL).fillna(0).to_numpy(dtype=np.int32)
+    rating = window[C.RATING].to_numpy(dtype=float, na_value=np.nan)
+    relevance = np.where(event.to_numpy() == "rate", np.where(rating >= 4, 3, np.where(rating <= 2, 0, 2)),
+                         relevance)
+    frame = pd.DataFrame({C.RESIDENT: window[C.RESIDENT].astype(str).to_numpy(),
+                          C.SERVICE: window[C.SERVICE].astype(str).to_numpy(), "relevance": relevance})
+    frame = frame[frame["relevance"] > 0]
+    return frame.groupby([C.RESIDENT, C.SERVICE], as_index=False)["relevance"].max()
+
+
+def _cold_start_scores(model: Recommender, profile_rows: pd.DataFrame | None, ids: np.ndarray) -> np.ndarray:
+    """Scores for residents the model never saw: its cold-start path if it has one, else popularity order."""
+    scorer = getattr(model, "score_profiles", None)
+    if scorer is not None and profile_rows is not None:
+        rows = profile_rows.set_index(C.RESIDENT).loc[ids].reset_index()
+        return np.asarray(scorer(rows), dtype=np.float64)
+    popularity = np.asarray(model.history_.sum(axis=0)).ravel()
+    return np.tile(popularity / max(popularity.max(), 1e-9), (len(ids), 1))
+
+
+__all__ = ["HybridConfig", "HybridRecommender"]

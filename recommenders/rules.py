@@ -1,0 +1,154 @@
+"""Business rules applied after ranking: eligibility, accessibility first, offline channel, one-off use,
+category diversity. Rules are configuration (:class:`RulesConfig`, ``recommenders/configs/rules.toml``).
+
+Rules read the same point-in-time features as the ranker (``age_match``, ``scope_match``, …), so what
+a rule decides is explainable from the feature pipeline and is identical in training and serving.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from features.columns import Columns as C
+from features.columns import Vocab
+
+DEFAULT_RULES = Path(__file__).with_name("configs") / "rules.toml"
+#: Cross and resident features the rules read; the hybrid always computes them.
+RULE_CROSS_FEATURES = ("age_match", "children_match", "residency_match", "scope_match", "accessibility_match",
+                       "pair_strongest_event")
+RULE_RESIDENT_FEATURES = ("prefers_offline", "accessibility_need")
+_USED = Vocab.EVENTS.index("book") + 1  # pair_strongest_event is 1 + event index
+
+
+class RulesConfig(BaseModel):
+    """What the post-ranking rules do.
+
+    Attributes
+    ----------
+    eligibility : bool
+        Drop services whose age, children, residency or community-scope requirement the resident fails.
+    unknown_is_eligible : bool
+        A requirement the resident's data cannot settle (unknown age, say) does not exclude.
+    accessibility_first : bool
+        For residents with an accessibility need, rank accessible services before the others.
+    offline_quota : int
+        At least this many offline-capable (offline or both) services in the list of a resident who
+        prefers offline (when that many are eligible).
+    filter_used_one_off : bool
+        Drop one-off services (permits, sign-ups) the resident already booked or used.
+    max_per_category : int
+        At most this many services of one category in a list; 0 turns diversity off.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    eligibility: bool = True
+    unknown_is_eligible: bool = True
+    accessibility_first: bool = True
+    offline_quota: int = Field(3, ge=0)
+    filter_used_one_off: bool = True
+    max_per_category: int = Field(3, ge=0)
+
+    @classmethod
+    def from_toml(cls, path: str | Path = DEFAULT_RULES) -> RulesConfig:
+        """Read a rules file; unknown keys are errors."""
+        with Path(path).open("rb") as handle:
+            return cls(**tomllib.load(handle).get("rules", {}))
+
+
+class ServiceRules:
+    """Apply :class:`RulesConfig` to score matrices (residents × services).
+
+    Parameters
+    ----------
+    config : RulesConfig
+    services : pandas.DataFrame
+        The services table in internal id order (category, channel, one_off).
+    """
+
+    def __init__(self, config: RulesConfig, services: pd.DataFrame) -> None:
+        self.config = config
+        self.category_ = pd.Categorical(services[C.CATEGORY]).codes.astype(np.int64)
+        self.offline_capable_ = services[C.CHANNEL].isin(["offline", "both"]).to_numpy(dtype=bool)
+        self.one_off_ = services[C.ONE_OFF].fillna(False).to_numpy(dtype=bool)
+
+    def allowed(self, cross: pd.DataFrame, shape: tuple[int, int]) -> np.ndarray:
+        """Boolean (residents × services): which services may be shown at all.
+
+        ``cross`` holds :data:`RULE_CROSS_FEATURES` for every pair in row-major order.
+        """
+        ok = np.ones(shape, dtype=bool)
+        cfg = self.config
+        if cfg.eligibility:
+            for column in ("age_match", "children_match", "residency_match", "scope_match"):
+                value = cross[column].to_numpy(dtype=np.float64).reshape(shape)
+                ok &= (value == 1) | (np.isnan(value) & cfg.unknown_is_eligible)
+        if cfg.filter_used_one_off:
+            strongest = cross["pair_strongest_event"].to_numpy(dtype=np.float64).reshape(shape)
+            ok &= ~(self.one_off_[None, :] & (strongest >= _USED))
+        return ok
+
+    def select(self, scores: np.ndarray, allowed: np.ndarray, residents: pd.DataFrame, cross: pd.DataFrame,
+               k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Choose each resident's final top-``k`` services (internal ids, −1 padding when fewer qualify).
+
+        Parameters
+        ----------
+        scores : ndarray (n, m)
+            Ranker scores; −inf for services that are not candidates.
+        allowed : ndarray (n, m)
+            From :meth:`allowed`.
+        residents : pandas.DataFrame
+            :data:`RULE_RESIDENT_FEATURES` of the n residents, in order.
+        cross : pandas.DataFrame
+            :data:`RULE_CROSS_FEATURES` for every pair in row-major order.
+        k : int
+
+        Returns
+        -------
+        chosen : ndarray (n, k)
+            Internal service ids in final order, −1 where fewer than ``k`` services qualify.
+        key : ndarray (n, m)
+            The ordering score after rules: the ranker score, lowered by a margin for services
+            demoted by accessibility-first; −inf for services that may not be shown.
+        """
+        n, m = scores.shape
+        key = np.where(allowed, scores, -np.inf)
+        if self.config.accessibility_first:
+            needs = residents["accessibility_need"].to_numpy(dtype=np.float64) == 1
+            fits = cross["accessibility_match"].to_numpy(dtype=np.float64).reshape(n, m) == 1
+            finite = np.isfinite(key)
+            spread = (np.nanmax(np.where(finite, key, np.nan)) - np.nanmin(np.where(finite, key, np.nan))
+                      if finite.any() else 0.0)
+            key = np.where(needs[:, None] & ~fits & finite, key - (spread + 1.0), key)
+        order = np.argsort(-key, axis=1, kind="stable")
+        valid = np.isfinite(np.take_along_axis(key, order, axis=1))
+        if self.config.max_per_category > 0:
+            valid &= _rank_within_category(self.category_[order]) < self.config.max_per_category
+        promoted = np.zeros_like(valid)
+        if self.config.offline_quota > 0:
+            prefers = residents["prefers_offline"].to_numpy(dtype=np.float64) == 1
+            capable = valid & self.offline_capable_[order]
+            promoted = capable & (np.cumsum(capable, axis=1) <= self.config.offline_quota) & prefers[:, None]
+        n_promoted_in_k = np.minimum(promoted.sum(axis=1), k)
+        others = valid & ~promoted
+        chosen = promoted | (others & (np.cumsum(others, axis=1) <= (k - n_promoted_in_k)[:, None]))
+        position = np.where(chosen, np.arange(m)[None, :], m)  # keep rank order among the chosen
+        picked = np.sort(position, axis=1)[:, :k]
+        out = np.where(picked < m, np.take_along_axis(order, np.minimum(picked, m - 1), axis=1), -1)
+        return out, key
+
+
+def _rank_within_category(categories: np.ndarray) -> np.ndarray:
+    """For each position of each row, how many earlier positions of the row share its category."""
+    n, m = categories.shape
+    counts = np.zeros((n, m), dtype=np.int64)
+    for code in np.unique(categories):
+        same = categories == code
+        counts += np.where(same, np.cumsum(same, axis=1) - 1, 0)
+    return counts

@@ -1,0 +1,82 @@
+"""The hybrid recommender: the shared contract plus what only the hybrid promises."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.columns import Columns as C
+from features.dataset import Dataset
+from recommenders.base import RANK, Recommender
+from recommenders.hybrid import HybridConfig, HybridRecommender
+from recommenders.ranker import RankerConfig
+from recommenders.testing import RecommenderContract, holdout_cutoff, model_ndcg, relevant_pairs
+
+FAST = HybridConfig(ranker=RankerConfig(n_estimators=60), seed=3)
+
+
+class TestHybrid(RecommenderContract):
+    min_ndcg_lift_over_popular = 1.3
+
+    def make_model(self) -> Recommender:
+        return HybridRecommender(FAST)
+
+
+@pytest.fixture(scope="module")
+def hybrid(dataset: Dataset) -> HybridRecommender:
+    return HybridRecommender(FAST).fit(dataset, holdout_cutoff(dataset))
+
+
+def test_beats_its_best_single_generator(dataset: Dataset, hybrid: HybridRecommender) -> None:
+    relevant = relevant_pairs(dataset, hybrid.cutoff_)
+    best_single = max(model_ndcg(model, relevant) for model in hybrid.generators_.values())
+    assert model_ndcg(hybrid, relevant) > best_single
+
+
+def test_lists_obey_the_rules(dataset: Dataset, hybrid: HybridRecommender) -> None:
+    residents = dataset.residents
+    elderly_ids = residents.loc[(2026 - residents[C.BIRTH_YEAR].astype("Float64")).ge(70).fillna(False), C.RESIDENT]
+    out = hybrid.recommend(elderly_ids.iloc[:100], k=10)
+    services = dataset.services.set_index(C.SERVICE)
+    max_age = services.loc[out[C.SERVICE], C.MAX_AGE].astype("Float64").fillna(200).to_numpy()
+    assert (max_age >= 70).all(), "no service is recommended above its maximum age"
+    per_category = out.assign(cat=services.loc[out[C.SERVICE], C.CATEGORY].to_numpy()).groupby([C.RESIDENT, "cat"])
+    assert per_category.size().max() <= FAST.rules.max_per_category
+    offline = residents.loc[residents[C.PREFERRED_CHANNEL] == "offline", C.RESIDENT].iloc[:100]
+    lists = hybrid.recommend(offline, k=10)
+    capable = services.loc[lists[C.SERVICE], C.CHANNEL].isin(["offline", "both"]).to_numpy()
+    assert pd.Series(capable).groupby(lists[C.RESIDENT].to_numpy()).sum().min() >= FAST.rules.offline_quota
+
+
+def test_cold_start_resident_is_served_from_the_profile(hybrid: HybridRecommender) -> None:
+    newcomer = pd.DataFrame([{C.RESIDENT: "NEW-1", C.COMMUNITY: hybrid.pipeline_.community_index_[0],
+                              C.BIRTH_YEAR: 1950, C.HOUSEHOLD_SIZE: 2, C.CHILDREN: 0, C.EMPLOYMENT: "retired",
+                              C.RESIDENCY: "registered", C.PREFERRED_CHANNEL: "offline"},
+                             {C.RESIDENT: "NEW-2", C.COMMUNITY: hybrid.pipeline_.community_index_[0],
+                              C.BIRTH_YEAR: 1992, C.HOUSEHOLD_SIZE: 3, C.CHILDREN: 1, C.EMPLOYMENT: "employed",
+                              C.RESIDENCY: "floating", C.PREFERRED_CHANNEL: "online"}])
+    out = hybrid.recommend(["NEW-1", "NEW-2"], k=5, profile_rows=newcomer, explain=True)
+    assert out.groupby(C.RESIDENT).size().to_dict() == {"NEW-1": 5, "NEW-2": 5}
+    categories = hybrid.services_.set_index(C.SERVICE).loc[out[C.SERVICE], C.CATEGORY].to_numpy()
+    elder, parent = categories[:5], categories[5:]
+    assert "elderly_care" in elder and "elderly_care" not in parent
+    assert {"childcare", "administration"} & set(parent)
+    assert out["explanation_zh"].str.len().gt(0).all()
+
+
+def test_explanations_name_reasons_in_both_languages(dataset: Dataset, hybrid: HybridRecommender) -> None:
+    active = dataset.interactions[C.RESIDENT].value_counts().index[:3].astype(str)
+    out = hybrid.recommend(list(active), k=5, explain=True)
+    assert out["explanation"].str.contains("used it before|residents like you|similar habits|key factors").all()
+    assert out["explanation_zh"].str.contains("曾使用|相似|主要依据").all()
+    assert out[RANK].tolist() == [1, 2, 3, 4, 5] * 3
+
+
+def test_refit_keeps_the_ranker_and_sees_newer_events(dataset: Dataset) -> None:
+    model = HybridRecommender(FAST).fit(dataset, holdout_cutoff(dataset))
+    ranker = model.ranker_
+    model.refit(dataset)
+    assert model.ranker_ is ranker
+    assert model.cutoff_ > dataset.interactions[C.TIMESTAMP].max()
+    assert model.history_.nnz > 0 and np.isfinite(model.recommend(dataset.resident_ids.external[:3], 3)["score"]).all()

@@ -1,0 +1,100 @@
+"""Post-ranking rules on hand-made score matrices whose right answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from features.columns import Columns as C
+from recommenders.rules import DEFAULT_RULES, RulesConfig, ServiceRules
+
+NAN = np.nan
+# six services: two of category a (s0 offline, s1 online), three of b, one of c (offline, one-off)
+SERVICES = pd.DataFrame({
+    C.SERVICE: [f"s{i}" for i in range(6)],
+    C.CATEGORY: ["a", "a", "b", "b", "b", "c"],
+    C.CHANNEL: ["offline", "online", "online", "online", "both", "offline"],
+    C.ONE_OFF: [False, False, False, False, False, True],
+})
+OFF = RulesConfig(eligibility=False, accessibility_first=False, offline_quota=0, filter_used_one_off=False,
+                  max_per_category=0)
+
+
+def _cross(n: int, **overrides: list[float]) -> pd.DataFrame:
+    base = {c: [1.0] * (n * 6) for c in ("age_match", "children_match", "residency_match", "scope_match",
+                                         "accessibility_match")}
+    base["pair_strongest_event"] = [0.0] * (n * 6)
+    base.update(overrides)
+    return pd.DataFrame(base)
+
+
+def _residents(offline: list[float], need: list[float]) -> pd.DataFrame:
+    return pd.DataFrame({"prefers_offline": offline, "accessibility_need": need})
+
+
+def _select(config: RulesConfig, scores: np.ndarray, cross: pd.DataFrame, residents: pd.DataFrame, k: int
+            ) -> np.ndarray:
+    rules = ServiceRules(config, SERVICES)
+    return rules.select(scores, rules.allowed(cross, scores.shape), residents, cross, k)[0]
+
+
+SCORES = np.array([[6.0, 5.0, 4.0, 3.0, 2.0, 1.0]])
+
+
+def test_no_rules_keeps_the_ranker_order() -> None:
+    picked = _select(OFF, SCORES, _cross(1), _residents([0], [0]), 4)
+    assert picked.tolist() == [[0, 1, 2, 3]]
+
+
+def test_ineligible_services_are_dropped_and_unknown_is_configurable() -> None:
+    cross = _cross(1, age_match=[1, 0, 1, NAN, 1, 1], scope_match=[1, 1, 0, 1, 1, 1])
+    only = OFF.model_copy(update={"eligibility": True})
+    assert _select(only, SCORES, cross, _residents([0], [0]), 3).tolist() == [[0, 3, 4]]
+    strict = only.model_copy(update={"unknown_is_eligible": False})
+    assert _select(strict, SCORES, cross, _residents([0], [0]), 3).tolist() == [[0, 4, 5]]
+
+
+def test_used_one_off_service_is_not_shown_again_but_a_viewed_one_is() -> None:
+    rule = OFF.model_copy(update={"filter_used_one_off": True})
+    top_one_off = np.array([[1.0, 0, 0, 0, 0, 9.0]])
+    used = _cross(1, pair_strongest_event=[0, 0, 0, 0, 0, 5])  # 5 = use
+    viewed = _cross(1, pair_strongest_event=[0, 0, 0, 0, 0, 2])  # 2 = view
+    assert 5 not in _select(rule, top_one_off, used, _residents([0], [0]), 3)[0]
+    assert _select(rule, top_one_off, viewed, _residents([0], [0]), 3)[0][0] == 5
+
+
+def test_accessible_services_come_first_for_residents_who_need_them() -> None:
+    rule = OFF.model_copy(update={"accessibility_first": True})
+    scores = np.repeat(SCORES, 2, axis=0)
+    cross = _cross(2, accessibility_match=[0, 0, 1, 1, 1, 1] * 2)
+    picked = _select(rule, scores, cross, _residents([0, 0], [1, 0]), 3)
+    assert picked[0].tolist() == [2, 3, 4]
+    assert picked[1].tolist() == [0, 1, 2], "residents without a need keep the ranker order"
+
+
+def test_offline_quota_brings_offline_services_into_the_list() -> None:
+    rule = OFF.model_copy(update={"offline_quota": 2})
+    scores = np.array([[1.0, 6, 5, 4, 3, 0.5]] * 2)
+    picked = _select(rule, scores, _cross(2), _residents([1, 0], [0, 0]), 3)
+    assert set(picked[0]) >= {0, 4}, "two offline-capable services for the offline resident"
+    assert picked[0].tolist() == [1, 4, 0], "the list stays in ranker order"
+    assert picked[1].tolist() == [1, 2, 3]
+
+
+def test_category_diversity_caps_each_category() -> None:
+    rule = OFF.model_copy(update={"max_per_category": 1})
+    scores = np.array([[1.0, 0.5, 9, 8, 7, 0.1]])
+    assert _select(rule, scores, _cross(1), _residents([0], [0]), 3).tolist() == [[2, 0, 5]]
+
+
+def test_short_lists_are_padded_with_minus_one() -> None:
+    scores = np.array([[1.0, -np.inf, -np.inf, -np.inf, -np.inf, 2.0]])
+    assert _select(OFF, scores, _cross(1), _residents([0], [0]), 4).tolist() == [[5, 0, -1, -1]]
+
+
+def test_rules_are_configuration() -> None:
+    assert RulesConfig.from_toml(DEFAULT_RULES) == RulesConfig()
+    with pytest.raises(ValidationError, match="max_per_categroy"):
+        RulesConfig(max_per_categroy=2)  # type: ignore[call-arg]

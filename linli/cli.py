@@ -80,16 +80,18 @@ def demo(
     residents: Annotated[int | None, typer.Option(help="Residents in the demo community.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
 ) -> None:
-    """The main job on the embedded default: synthetic community → features → personas (→ training → API)."""
+    """The main job on the embedded default: synthetic community → features → personas → training in MLflow."""
     from features.sources import load_folder
     from features.sources.synthetic import generate_community, read_ground_truth
     from profiling import profile_dataset, summary
+    from training.config import TrainConfig
+    from training.retrain import train as run_training
 
     settings = get_settings()
     residents = residents or settings.demo_residents
     seed = settings.seed if seed is None else seed
     folder = settings.data_dir / f"community-{residents}-seed{seed}"
-    steps = ["generate", "load + validate", "features + personas"]
+    steps = ["generate", "load + validate", "features + personas", "train + evaluate + register"]
     with tqdm(steps, desc="linli demo", unit="step", disable=None) as bar:
         for step in bar:
             bar.set_postfix_str(step)
@@ -97,8 +99,12 @@ def demo(
                 generate_community(residents=residents, seed=seed).write(folder)
             elif step == "load + validate":
                 dataset = load_folder(folder)
-            else:
+            elif step == "features + personas":
                 result = profile_dataset(dataset, seed=seed)
+            else:
+                trained = run_training(dataset, tracking_uri=settings.tracking_uri(), model_name=settings.model_name,
+                                       config=TrainConfig.from_toml().with_seed(seed),
+                                       artifact_location=settings.artifact_location())
     report = summary(result, read_ground_truth(folder))
     typer.echo(f"\ncommunity: {folder} ({dataset.summary()})")
     typer.echo("personas: " + ", ".join(f"{k} {v:,}" for k, v in report["personas"].items()))
@@ -106,8 +112,13 @@ def demo(
     if "recovery" in report:
         typer.echo(f"persona recovery vs ground truth: macro F1 {report['recovery']['macro_f1']:.3f}, "
                    f"segment ARI {report['recovery']['segment_ari']:.3f}")
-    typer.echo("\nnot yet built: training in MLflow, the recommendation API and the planner page "
-               "(open issues); the main job stops after personas.")
+    typer.echo(f"\ntrained {settings.model_name} version {trained.model_version} ({trained.alias}); "
+               f"MLflow store {settings.tracking_uri()}")
+    for reason in trained.decision:
+        typer.echo(f"  gate: {reason}")
+    typer.echo(_metrics_table(trained.metrics))
+    typer.echo("\nsee the runs: linli mlflow-ui   (then open http://127.0.0.1:5000)")
+    typer.echo("not yet built: the recommendation API and the planner page (open issues); the main job stops here.")
 
 
 @app.command()
@@ -182,14 +193,32 @@ def bench_foundation(
     """Time generate → load → features → personas, with peak memory, for each size (one process each)."""
     from experiments.foundation_bench import format_table, run
 
-    try:
-        size_list = [int(s) for s in sizes.split(",") if s.strip()]
-    except ValueError as exc:
-        raise _fail(f"--sizes must be comma-separated integers, got {sizes!r}") from exc
-    if not size_list or min(size_list) < 1:
-        raise _fail(f"--sizes needs at least one positive size, got {sizes!r}")
-    report = run(size_list, seed)
+    report = run(_sizes(sizes), seed)
     typer.echo(json.dumps(report) if as_json else f"{report['cores']} cores\n" + format_table(report))
+
+
+@bench.command("train")
+def bench_train(
+    sizes: Annotated[str, typer.Option(help="Comma-separated community sizes (residents).")] = "20000",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    as_json: JsonOption = False,
+) -> None:
+    """Train on generated communities: quality against the targets, time and peak memory (one process each)."""
+    from experiments.train_bench import format_report, run
+
+    size_list = _sizes(sizes)
+    report = run(size_list, seed)
+    typer.echo(json.dumps(report) if as_json else f"{report['cores']} cores\n" + format_report(report))
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError as exc:
+        raise _fail(f"--sizes must be comma-separated integers, got {text!r}") from exc
+    if not sizes or min(sizes) < 1:
+        raise _fail(f"--sizes needs at least one positive size, got {text!r}")
+    return sizes
 
 
 def main() -> None:

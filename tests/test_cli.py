@@ -78,7 +78,28 @@ def test_demo_runs_the_main_job_as_far_as_it_exists(tmp_path: Path) -> None:
     done = _linli("demo", "--residents", "1500", "--seed", "3", env={"LINLI_DATA_DIR": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     assert "personas:" in done.stdout and "macro F1" in done.stdout
+    assert "trained linli-recommender version 1 (champion)" in done.stdout
     assert (tmp_path / "community-1500-seed3" / "interactions.parquet").exists()
+    assert (tmp_path / "mlflow.db").exists() and (tmp_path / "mlartifacts").is_dir()
+
+
+def test_train_json_names_version_promotion_and_every_model(community_dir: Path, tmp_path: Path) -> None:
+    env = {"LINLI_DATA_DIR": str(tmp_path)}
+    done = _linli("train", "--data", str(community_dir), "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["model_version"] == "1" and report["promoted"] is True
+    assert set(report["metrics"]) == {"hybrid", "als", "bpr", "ease", "popular", "persona_popular", "item_knn"}
+    assert all("ndcg@10" in m for m in report["metrics"].values())
+    assert "elderly" in report["per_persona_ndcg@10"]
+
+
+def test_train_rejects_a_bad_config_naming_the_key(community_dir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[hybrid.ranker]\nlearning_rat = 0.1\n", encoding="utf-8")
+    done = _linli("train", "--data", str(community_dir), "--config", str(bad), env={"LINLI_DATA_DIR": str(tmp_path)})
+    assert done.returncode == 2
+    assert "learning_rat" in done.stderr
 
 
 @pytest.mark.parametrize("sizes", ["abc", "0"])

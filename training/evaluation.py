@@ -1,0 +1,53 @@
+"""Offline evaluation of recommenders on one held-out time window, overall, per persona and cold start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.columns import Columns as C
+from features.dataset import Dataset
+from profiling.profile import profile_dataset
+from recommenders.base import Recommender
+from training.metrics import evaluate
+from training.relevance import service_popularity
+from training.splits import TimeSplit
+
+
+@dataclass(frozen=True)
+class EvaluationWindow:
+    """What every model is judged on: the test truth, its residents, personas and the cold-start set."""
+
+    split: TimeSplit
+    truth: pd.DataFrame
+    residents: np.ndarray
+    personas: pd.DataFrame
+    cold_start: pd.Index
+    popularity: pd.Series
+    n_services: int
+    k: int
+
+    @classmethod
+    def build(cls, dataset: Dataset, split: TimeSplit, k: int, seed: int) -> EvaluationWindow:
+        """Truth of the test window; personas tagged from features at the test start (no peeking)."""
+        truth = split.truth(dataset, "test")
+        profile = profile_dataset(dataset, cutoff=split.test_start, seed=seed)
+        before = dataset.until(split.test_start).interactions
+        return cls(split=split, truth=truth, residents=pd.unique(truth[C.RESIDENT].to_numpy(dtype=object)),
+                   personas=profile.personas.tags, cold_start=split.cold_start(dataset, "test"),
+                   popularity=service_popularity(before, dataset.service_ids.external),
+                   n_services=len(dataset.service_ids), k=k)
+
+    def score(self, model: Recommender) -> dict[str, Any]:
+        """All metrics of ``model`` (fitted before the test start) on this window."""
+        recommendations = model.recommend(self.residents, self.k)
+        return evaluate(recommendations, self.truth, self.k, popularity=self.popularity,
+                        n_services=self.n_services, groups=self.personas, cold_start=self.cold_start)
+
+    def persona_counts(self) -> dict[str, int]:
+        """Test residents per persona."""
+        tagged = self.personas.reindex(self.residents).fillna(False)
+        return {str(p): int(tagged[p].sum()) for p in tagged.columns}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,9 @@ def connect(tracking_uri: str, artifact_location: str | None = None) -> MlflowCl
 def log_bundle(bundle: ModelBundle, model_name: str) -> ModelVersion:
     """Log ``bundle`` as a pyfunc model in the active run and register it as a new version of ``model_name``."""
     sample = pd.DataFrame({C.RESIDENT: bundle.model.resident_ids_.to_external([0])})
-    signature = infer_signature(sample, bundle.recommend(sample[C.RESIDENT].tolist(), 3), params={"k": 10})
+    with warnings.catch_warnings():  # `rank` is an int column that is never missing: MLflow's hint does not apply
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column")
+        signature = infer_signature(sample, bundle.recommend(sample[C.RESIDENT].tolist(), 3), params={"k": 10})
     with tempfile.TemporaryDirectory(prefix="linli-bundle-") as folder:
         path = bundle.save(Path(folder) / "bundle.pkl")
         info = mlflow.pyfunc.log_model(

@@ -9,12 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
-from experiments.peak_memory import stage
+from experiments.peak_memory import run_sizes, stage
 
 STAGES = ("generate", "write_parquet", "load_validate", "features", "personas")
 
@@ -49,15 +46,7 @@ def run_one(residents: int, seed: int, folder: Path) -> dict[str, object]:
 
 def run(sizes: list[int], seed: int = 42) -> dict[str, object]:
     """Run :func:`run_one` for each size in a fresh subprocess; return all results with the machine's facts."""
-    rows = []
-    for size in sizes:
-        with tempfile.TemporaryDirectory(prefix=f"linli-bench-{size}-") as folder:
-            env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-            done = subprocess.run(
-                [sys.executable, "-m", "experiments.foundation_bench", "--one", str(size), "--seed", str(seed),
-                 "--folder", folder],
-                check=True, capture_output=True, text=True, env=env)
-            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    rows = run_sizes("experiments.foundation_bench", sizes, seed)
     return {"benchmark": "foundation", "cores": os.cpu_count(), "seed": seed, "results": rows}
 
 

@@ -1,11 +1,18 @@
-"""Stage timing with peak resident memory, read from Linux's /proc (VmHWM, reset per stage)."""
+"""Benchmark harness: stage timing with peak resident memory (Linux /proc VmHWM, reset per stage), and
+running one community size per fresh process so each size's peak memory is its own."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -44,3 +51,15 @@ def stage(results: dict[str, dict[str, float]], name: str) -> Iterator[None]:
     results[name] = {"seconds": round(seconds, 2),
                      "peak_rss_mib": round(peak / 1024, 1) if peak is not None else float("nan"),
                      "peak_is_per_stage": exact}
+
+
+def run_sizes(module: str, sizes: list[int], seed: int) -> list[dict[str, Any]]:
+    """Run ``python -m module --one SIZE --seed SEED --folder TMP`` per size; collect each last JSON line."""
+    rows = []
+    for size in sizes:
+        with tempfile.TemporaryDirectory(prefix=f"linli-bench-{size}-") as folder:
+            done = subprocess.run([sys.executable, "-m", module, "--one", str(size), "--seed", str(seed),
+                                   "--folder", folder], check=True, capture_output=True, text=True,
+                                  env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return rows

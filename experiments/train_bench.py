@@ -10,14 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from experiments.peak_memory import reset_peak, stage
+from experiments.peak_memory import reset_peak, run_sizes, stage
 
 SINGLE = ("popular", "persona_popular", "als", "bpr", "item_knn", "ease")
 
@@ -62,13 +59,7 @@ def run_one(residents: int, seed: int, folder: Path) -> dict[str, Any]:
 
 def run(sizes: list[int], seed: int = 42) -> dict[str, Any]:
     """:func:`run_one` per size, each in a fresh subprocess."""
-    rows = []
-    for size in sizes:
-        with tempfile.TemporaryDirectory(prefix=f"linli-train-bench-{size}-") as folder:
-            done = subprocess.run([sys.executable, "-m", "experiments.train_bench", "--one", str(size),
-                                   "--seed", str(seed), "--folder", folder], check=True, capture_output=True,
-                                  text=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
-            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    rows = run_sizes("experiments.train_bench", sizes, seed)
     return {"benchmark": "train", "cores": os.cpu_count(), "seed": seed, "results": rows}
 
 

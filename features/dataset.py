@@ -141,6 +141,15 @@ class Dataset:
         return Dataset(self.residents, self.communities, self.services,
                        self.interactions.iloc[:end], self.resident_ids, self.service_ids, self.dropped)
 
+    def history_end(self) -> pd.Timestamp:
+        """Midnight after the day of the last interaction (tomorrow's midnight when there are none).
+
+        The default cut-off everywhere: features, personas, models and time splits "as of now".
+        """
+        stamps = self.interactions[C.TIMESTAMP]
+        last = stamps.iloc[-1] if len(stamps) else pd.Timestamp.now()
+        return pd.Timestamp(last).normalize() + pd.Timedelta(days=1)
+
     def fingerprint(self) -> str:
         """A SHA-256 over the content of all four tables, to tie a model to the exact data it saw."""
         digest = hashlib.sha256()

@@ -57,9 +57,7 @@ class ResidentProfile:
 
 def default_cutoff(dataset: Dataset) -> pd.Timestamp:
     """The day after the last interaction (midnight), or tomorrow when there are no interactions."""
-    stamps = dataset.interactions[Columns.TIMESTAMP]
-    last = stamps.max() if len(stamps) else pd.Timestamp.now()
-    return pd.Timestamp(last).normalize() + pd.Timedelta(days=1)
+    return dataset.history_end()
 
 
 def profile_dataset(

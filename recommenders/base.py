@@ -7,7 +7,6 @@ marks the model fitted; ``recommend(resident_ids, k)`` returns one typed table w
 
 from __future__ import annotations
 
-import pickle
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -19,11 +18,11 @@ from pydantic import BaseModel, ConfigDict
 
 from features.columns import Columns as C
 from features.dataset import Dataset, IdMap
-from recommenders.errors import ModelFileError, NotFittedError
+from recommenders.errors import NotFittedError
 from recommenders.interactions import EventWeights, interaction_matrix
+from recommenders.persistence import read_object, write_object
 
 SCORE, RANK = "score", "rank"
-_FORMAT = 1
 
 
 class RecommenderConfig(BaseModel):
@@ -69,10 +68,7 @@ class Recommender(ABC):
     def _remember(self, dataset: Dataset, cutoff: pd.Timestamp | str | None) -> Dataset:
         """Store the cut-off, id maps and seen-matrix of a fit; return the history before the cut-off."""
         history = dataset.until(cutoff) if cutoff is not None else dataset
-        stamps = history.interactions[C.TIMESTAMP]
-        self.cutoff_: pd.Timestamp = (pd.Timestamp(cutoff) if cutoff is not None
-                                      else (stamps.max() + pd.Timedelta(seconds=1) if len(stamps)
-                                            else pd.Timestamp.now().normalize()))
+        self.cutoff_: pd.Timestamp = pd.Timestamp(cutoff) if cutoff is not None else dataset.history_end()
         self.resident_ids_: IdMap = dataset.resident_ids
         self.service_ids_: IdMap = dataset.service_ids
         self.history_: sp.csr_matrix = interaction_matrix(history, weights=self.config.weights)
@@ -136,25 +132,12 @@ class Recommender(ABC):
     def save(self, path: str | Path) -> Path:
         """Write the fitted model to one file; :meth:`load` reads it back."""
         self._check_fitted()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as handle:
-            pickle.dump({"format": _FORMAT, "model": self.name, "object": self}, handle,
-                        protocol=pickle.HIGHEST_PROTOCOL)
-        return path
+        return write_object(self, path, self.name)
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
         """Read a model written by :meth:`save`; the file must hold this class (or a subclass)."""
-        try:
-            with Path(path).open("rb") as handle:
-                payload = pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError) as exc:
-            raise ModelFileError(f"{path}: cannot read a Linli model: {exc}") from exc
-        model = payload.get("object") if isinstance(payload, dict) else None
-        if payload.get("format") != _FORMAT or not isinstance(model, cls):
-            raise ModelFileError(f"{path}: holds {payload.get('model')!r}, not a {cls.__name__}")
-        return model
+        return read_object(path, cls)
 
 
 def top_k_frame(resident_ids: np.ndarray, scores: np.ndarray, service_ids: IdMap, k: int) -> pd.DataFrame:

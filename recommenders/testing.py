@@ -40,8 +40,7 @@ K = 10
 
 def holdout_cutoff(dataset: Dataset, weeks: int = HOLDOUT_WEEKS) -> pd.Timestamp:
     """Midnight ``weeks`` weeks before the day after the last interaction."""
-    last = pd.Timestamp(dataset.interactions[C.TIMESTAMP].max())
-    return last.normalize() + pd.Timedelta(days=1) - pd.Timedelta(weeks=weeks)
+    return dataset.history_end() - pd.Timedelta(weeks=weeks)
 
 
 def relevant_pairs(dataset: Dataset, start: pd.Timestamp, end: pd.Timestamp | None = None) -> pd.DataFrame:

@@ -102,6 +102,15 @@ def test_train_rejects_a_bad_config_naming_the_key(community_dir: Path, tmp_path
     assert "learning_rat" in done.stderr
 
 
+def test_bench_foundation_reports_every_stage_with_memory() -> None:
+    done = _linli("bench", "foundation", "--sizes", "600", "--json")
+    assert done.returncode == 0, done.stderr
+    row = json.loads(done.stdout)["results"][0]
+    assert row["residents"] == 600 and row["interactions"] > 0
+    assert set(row["stages"]) == {"generate", "write_parquet", "load_validate", "features", "personas"}
+    assert all(stage["peak_rss_mib"] > 0 for stage in row["stages"].values())
+
+
 @pytest.mark.parametrize("sizes", ["abc", "0"])
 def test_bench_rejects_bad_sizes(sizes: str) -> None:
     done = _linli("bench", "foundation", "--sizes", sizes)

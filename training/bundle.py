@@ -7,7 +7,6 @@ so a bundle loaded anywhere answers exactly as it did when it was trained.
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,8 @@ from typing import Any
 import pandas as pd
 
 from profiling.profile import ResidentProfile
-from recommenders.errors import ModelFileError
 from recommenders.hybrid import HybridRecommender
-
-_FORMAT = 1
+from recommenders.persistence import read_object, write_object
 
 
 @dataclass
@@ -54,21 +51,9 @@ class ModelBundle:
 
     def save(self, path: str | Path) -> Path:
         """Write the bundle to one file."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as handle:
-            pickle.dump({"format": _FORMAT, "bundle": self}, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        return path
+        return write_object(self, path, "bundle")
 
     @classmethod
     def load(cls, path: str | Path) -> ModelBundle:
         """Read a bundle written by :meth:`save`; anything else raises :class:`ModelFileError`."""
-        try:
-            with Path(path).open("rb") as handle:
-                payload = pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ModuleNotFoundError) as exc:
-            raise ModelFileError(f"{path}: cannot read a Linli model bundle: {exc}") from exc
-        bundle = payload.get("bundle") if isinstance(payload, dict) else None
-        if payload.get("format") != _FORMAT or not isinstance(bundle, cls):
-            raise ModelFileError(f"{path}: not a Linli model bundle (format {payload.get('format')!r})")
-        return bundle
+        return read_object(path, cls)

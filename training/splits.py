@@ -138,7 +138,7 @@ def time_split(dataset: Dataset, test_weeks: int = 4, validation_weeks: int = 2,
     if times.empty:
         raise SplitError("the dataset has no interactions to split; load events first")
     first, last = times.iloc[0], times.iloc[-1]
-    stop = last.normalize() + pd.Timedelta(days=1) if end is None else pd.Timestamp(end)
+    stop = dataset.history_end() if end is None else pd.Timestamp(end)
     test_start = stop - pd.Timedelta(weeks=test_weeks)
     validation_start = test_start - pd.Timedelta(weeks=validation_weeks)
     if validation_start <= first:

@@ -24,10 +24,10 @@ def test_a_file_of_another_model_is_refused(dataset: Dataset, tmp_path: Path) ->
 def test_damaged_or_foreign_files_are_refused(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "model.pkl"
     path.write_bytes(content)
-    with pytest.raises(ModelFileError, match="model.pkl"):
+    with pytest.raises(ModelFileError, match=r"model\.pkl"):
         PopularRecommender.load(path)
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ModelFileError, match="nowhere.pkl"):
+    with pytest.raises(ModelFileError, match=r"nowhere\.pkl"):
         PopularRecommender.load(tmp_path / "nowhere.pkl")

@@ -12,3 +12,7 @@ class NotFittedError(ValueError, AttributeError):
 
 class ModelFileError(ValueError):
     """A saved model cannot be loaded (missing files, other model kind, incompatible version)."""
+
+
+class NotEnoughHistoryError(ValueError):
+    """The data is too short or too sparse for what was asked (e.g. no positive events to train a ranker on)."""

@@ -22,6 +22,7 @@ from features.feature_registry import FeatureSet
 from features.pipeline import FeaturePipeline
 from recommenders.base import RANK, SCORE, Recommender, RecommenderConfig
 from recommenders.candidates import candidate_mask, candidate_rows
+from recommenders.errors import NotEnoughHistoryError
 from recommenders.explanations import Explainer
 from recommenders.ranker import LambdaRanker, RankerConfig
 from recommenders.registry import make_recommender
@@ -98,8 +99,9 @@ class HybridRecommender(Recommender):
                                       & (dataset.interactions[C.TIMESTAMP] < self.cutoff_)]
         labels = _labels(window)
         if labels.empty:
-            raise ValueError(f"no positive events between {label_start} and {self.cutoff_} to train the ranker on; "
-                             "use a longer history or a smaller label_weeks")
+            raise NotEnoughHistoryError(
+                f"no positive events between {label_start} and {self.cutoff_} to train the ranker on; "
+                "use a longer history or a smaller label_weeks")
         residents = pd.unique(labels[C.RESIDENT])
         rng = np.random.default_rng(self.config.seed)
         if len(residents) > self.config.max_label_residents:

@@ -80,3 +80,11 @@ def test_refit_keeps_the_ranker_and_sees_newer_events(dataset: Dataset) -> None:
     assert model.ranker_ is ranker
     assert model.cutoff_ > dataset.interactions[C.TIMESTAMP].max()
     assert model.history_.nnz > 0 and np.isfinite(model.recommend(dataset.resident_ids.external[:3], 3)["score"]).all()
+
+
+def test_too_little_recent_history_is_a_clear_error(dataset: Dataset) -> None:
+    from recommenders.errors import NotEnoughHistoryError
+
+    early = dataset.interactions[C.TIMESTAMP].iloc[0]  # nothing before it
+    with pytest.raises(NotEnoughHistoryError, match="no positive events between"):
+        HybridRecommender(FAST).fit(dataset, early)

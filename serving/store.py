@@ -1,0 +1,284 @@
+"""The durable feedback store: served lists and feedback events in SQL (SQLite by default, PostgreSQL by URL).
+
+Every write is one short transaction that is committed — on disk — before the method returns, so an
+acknowledged event survives a crash. SQLite runs in WAL mode with ``synchronous=FULL`` and takes the write
+lock up front (``BEGIN IMMEDIATE``); PostgreSQL commits durably by default. A database that cannot be
+reached raises :class:`StoreUnavailableError` and leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final
+
+import pandas as pd
+import sqlalchemy as sa
+
+from features.columns import Columns as C
+from serving.feedback_models import (
+    RECEIVED_AT,
+    REQUEST_ID,
+    SERVED_AT,
+    FeedbackEvent,
+    ServedList,
+    now_local,
+    to_local,
+)
+from serving.store_engine import StoreEngine, StoreUnavailableError
+from serving.store_schema import StoreTables, typed_events, typed_served
+
+__all__ = ["DuplicateRequestError", "FeedbackStore", "InvalidFeedbackError", "StoreUnavailableError",
+           "UnknownRequestError"]
+
+_CHUNK: Final = 500  # ids per IN (...) clause
+
+
+class UnknownRequestError(KeyError):
+    """A feedback event names a ``request_id`` that was never served to its resident.
+
+    Attributes
+    ----------
+    index : int
+        Position of the first offending event in the batch.
+    request_id : str
+        Its request id.
+    """
+
+    def __init__(self, index: int, request_id: str, reason: str) -> None:
+        self.index = index
+        self.request_id = request_id
+        super().__init__(f"event {index}: request_id {request_id!r} {reason}; send feedback only for request ids "
+                         "returned by GET /recommendations to that resident. Nothing in this batch was stored.")
+
+    def __str__(self) -> str:  # KeyError would wrap the message in quotes
+        return str(self.args[0])
+
+
+class DuplicateRequestError(ValueError):
+    """A served list with this ``request_id`` is already logged; request ids must be unique."""
+
+
+class InvalidFeedbackError(ValueError):
+    """The database refused a row (a constraint failed); nothing in the batch was stored."""
+
+
+class FeedbackStore:
+    """Served lists and feedback events in one SQL database, safe to share between threads.
+
+    Parameters
+    ----------
+    url : str
+        SQLAlchemy URL: ``sqlite:///path/feedback.db`` (a file; WAL, ``synchronous=FULL``) or
+        ``postgresql+psycopg://user@host:5432/db``.
+    schema : str, optional
+        PostgreSQL schema holding the tables (created by :meth:`create_schema`); default the search path.
+    pool_size : int, default 5
+        Connections kept open; up to twice as many more are opened under load.
+
+    Examples
+    --------
+    >>> store = FeedbackStore("sqlite:///data/feedback.db")
+    >>> store.create_schema()
+    >>> store.log_served(ServedList(request_id="r1", resident_id="R1", model_version="3", items=[]))
+    >>> store.add_events([FeedbackEvent(request_id="r1", resident_id="R1", service_id="S1", event="click")])
+    1
+    """
+
+    def __init__(self, url: str, *, schema: str | None = None, pool_size: int = 5) -> None:
+        self.url = url
+        self.schema = schema
+        self._db = StoreEngine(url, pool_size)
+        if self._db.sqlite and schema:
+            raise ValueError("a schema is for PostgreSQL; give SQLite its own file instead")
+        self._tables = StoreTables(schema)
+
+    def __enter__(self) -> FeedbackStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def create_schema(self) -> None:
+        """Create the tables and indexes if they do not exist (idempotent, safe to run from several processes).
+
+        For SQLite the database file's folder is created too.
+        """
+        self._db.make_folder()
+        with self._db.write("creating the feedback tables") as conn:
+            if not self._db.sqlite:
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(7160)"))  # one creator at a time
+                if self.schema:
+                    conn.execute(sa.schema.CreateSchema(self.schema, if_not_exists=True))
+            self._tables.metadata.create_all(conn, checkfirst=True)
+
+    def log_served(self, served: ServedList, *, durable: bool = True) -> None:
+        """Store one served list and its items; committed before returning.
+
+        Parameters
+        ----------
+        served : ServedList
+            The list as served.
+        durable : bool, default True
+            Wait for the disk. With ``False`` the list survives a crash of the serving process but not of the
+            machine, and costs no disk flush (a few milliseconds on a busy disk); feedback always waits.
+
+        Raises
+        ------
+        DuplicateRequestError
+            If its ``request_id`` was logged before.
+        StoreUnavailableError
+            If the database cannot be written.
+        """
+        self.log_served_many([served], durable=durable)
+
+    def log_served_many(self, served: list[ServedList], *, durable: bool = True) -> None:
+        """Store several served lists (e.g. one batch request) in one transaction; see :meth:`log_served`."""
+        if not served:
+            return
+        lists = [s.model_dump(exclude={"items"}) for s in served]
+        items = [{REQUEST_ID: s.request_id, **item.model_dump()} for s in served for item in s.items]
+        try:
+            with self._db.write("logging served lists", durable=durable) as conn:
+                conn.execute(sa.insert(self._tables.served_lists), lists)
+                if items:
+                    conn.execute(sa.insert(self._tables.served_items), items)
+        except sa.exc.IntegrityError as exc:
+            ids = ", ".join(repr(s.request_id) for s in served[:5])
+            raise DuplicateRequestError(f"a served list with request_id in {ids} is already logged; "
+                                        "generate a fresh request id per response") from exc
+
+    def add_events(self, events: list[FeedbackEvent]) -> int:
+        """Validate and store a batch of feedback events, all or nothing, committed before returning.
+
+        Parameters
+        ----------
+        events : list of FeedbackEvent
+            The batch; every ``request_id`` must be a served list of the event's resident.
+
+        Returns
+        -------
+        int
+            Rows stored (``len(events)``).
+
+        Raises
+        ------
+        UnknownRequestError
+            Naming the first event whose request id was never served to its resident.
+        StoreUnavailableError
+            If the database cannot be written; nothing of the batch is stored.
+        """
+        if not events:
+            return 0
+        received = now_local()
+        rows = [{**e.model_dump(), RECEIVED_AT: received} for e in events]
+        try:
+            with self._db.write("storing feedback") as conn:
+                self._check_requests(conn, events)
+                conn.execute(sa.insert(self._tables.feedback_events), rows)
+        except sa.exc.IntegrityError as exc:
+            raise InvalidFeedbackError(f"the database refused this batch, nothing was stored: {exc.orig}") from exc
+        return len(rows)
+
+    def count_events(self) -> int:
+        """Number of feedback events stored."""
+        with self._db.read("counting feedback") as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(self._tables.feedback_events)).scalar_one())
+
+    def count_served(self) -> int:
+        """Number of served lists logged (including lists served empty)."""
+        with self._db.read("counting served lists") as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(self._tables.served_lists)).scalar_one())
+
+    def events(self, since: datetime | str | None = None) -> pd.DataFrame:
+        """Feedback events as an interactions table, joined with the model that served them.
+
+        Parameters
+        ----------
+        since : datetime or str, optional
+            Only events received at or after this time (Asia/Shanghai; aware values are converted).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The interactions contract columns (resident_id, service_id, timestamp, event, rating, channel,
+            comment; typed as :meth:`features.Dataset.from_frames` types them) plus request_id, model_version,
+            variant and received_at, in arrival order. Pass it as ``interactions`` to ``Dataset.from_frames``.
+        """
+        query = self._tables.events_query()
+        if since is not None:
+            query = query.where(self._tables.feedback_events.c[RECEIVED_AT] >= _local(since))
+        with self._db.read("reading feedback") as conn:
+            return typed_events(conn.execute(query).all())
+
+    def served(self, since: datetime | str | None = None) -> pd.DataFrame:
+        """Served lists, one row per served item (lists served empty have no row).
+
+        Parameters
+        ----------
+        since : datetime or str, optional
+            Only lists served at or after this time (Asia/Shanghai; aware values are converted).
+
+        Returns
+        -------
+        pandas.DataFrame
+            request_id, resident_id, model_version, variant, served_at, position, service_id, score.
+        """
+        query = self._tables.served_query()
+        if since is not None:
+            query = query.where(self._tables.served_lists.c[SERVED_AT] >= _local(since))
+        with self._db.read("reading served lists") as conn:
+            return typed_served(conn.execute(query).all())
+
+    def ping(self) -> bool:
+        """Whether the database answers (and, for SQLite, its file is still in place)."""
+        try:
+            with self._db.read("checking the database") as conn:
+                conn.execute(sa.select(1))
+                self._db.check_file(conn)
+        except StoreUnavailableError:
+            return False
+        return True
+
+    def erase_resident(self, resident_id: str) -> dict[str, int]:
+        """Delete every row about one resident: their served lists, the items in them and their feedback.
+
+        Returns
+        -------
+        dict
+            Rows deleted per table: ``served_lists``, ``served_items``, ``feedback_events``.
+        """
+        t = self._tables
+        requests = sa.select(t.served_lists.c[REQUEST_ID]).where(t.served_lists.c[C.RESIDENT] == resident_id)
+        events = t.feedback_events
+        with self._db.write("erasing a resident") as conn:
+            gone_events = conn.execute(sa.delete(events).where(
+                (events.c[C.RESIDENT] == resident_id) | events.c[REQUEST_ID].in_(requests))).rowcount
+            gone_items = conn.execute(sa.delete(t.served_items).where(
+                t.served_items.c[REQUEST_ID].in_(requests))).rowcount
+            gone_lists = conn.execute(sa.delete(t.served_lists).where(
+                t.served_lists.c[C.RESIDENT] == resident_id)).rowcount
+        return {"served_lists": gone_lists, "served_items": gone_items, "feedback_events": gone_events}
+
+    def close(self) -> None:
+        """Close every pooled connection. The store reconnects if used again."""
+        self._db.dispose()
+
+    def _check_requests(self, conn: sa.Connection, events: list[FeedbackEvent]) -> None:
+        lists = self._tables.served_lists
+        wanted = sorted({e.request_id for e in events})
+        owner: dict[str, str] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start:start + _CHUNK]
+            found = conn.execute(sa.select(lists.c[REQUEST_ID], lists.c[C.RESIDENT])
+                                 .where(lists.c[REQUEST_ID].in_(chunk)))
+            owner.update((request_id, resident_id) for request_id, resident_id in found)
+        for index, e in enumerate(events):
+            if e.request_id not in owner:
+                raise UnknownRequestError(index, e.request_id, "was never served (or its resident was erased)")
+            if owner[e.request_id] != e.resident_id:
+                raise UnknownRequestError(index, e.request_id, f"was not served to resident {e.resident_id!r}")
+
+
+def _local(moment: datetime | str) -> datetime:
+    return to_local(pd.Timestamp(moment).to_pydatetime())
+

@@ -1,0 +1,125 @@
+"""Tables of the feedback store, the queries that read them back, and the typing of what they return.
+
+Three tables: ``served_lists`` (one row per response of the recommendation API), ``served_items`` (the
+services in it, by position) and ``feedback_events`` (what residents did, tied to a served list). Indexes
+serve the joins of the online monitor: events by request, by arrival time and by resident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+import pandas as pd
+import sqlalchemy as sa
+
+from features.columns import Columns as C
+from features.columns import Vocab
+from recommenders.base import SCORE
+from serving.feedback_models import (
+    MAX_COMMENT,
+    MAX_ID,
+    MODEL_VERSION,
+    POSITION,
+    RECEIVED_AT,
+    REQUEST_ID,
+    SERVED_AT,
+    VARIANT,
+)
+
+#: Columns of :meth:`FeedbackStore.events`, in order: the interactions contract, then where the event came from.
+EVENT_COLUMNS: Final = (C.RESIDENT, C.SERVICE, C.TIMESTAMP, C.EVENT, C.RATING, C.CHANNEL, C.COMMENT,
+                        REQUEST_ID, MODEL_VERSION, VARIANT, RECEIVED_AT)
+#: Columns of :meth:`FeedbackStore.served`, in order.
+SERVED_COLUMNS: Final = (REQUEST_ID, C.RESIDENT, MODEL_VERSION, VARIANT, SERVED_AT, POSITION, C.SERVICE, SCORE)
+
+_ID = sa.String(MAX_ID)
+_RATE: Final = "rate"
+
+
+def _one_of(column: str, values: Sequence[str]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+class StoreTables:
+    """The three tables, in one :class:`sqlalchemy.MetaData` under an optional PostgreSQL schema."""
+
+    def __init__(self, schema: str | None = None) -> None:
+        self.metadata = sa.MetaData(schema=schema)
+        self.served_lists = sa.Table(
+            "served_lists", self.metadata,
+            sa.Column(REQUEST_ID, _ID, primary_key=True),
+            sa.Column(C.RESIDENT, _ID, nullable=False),
+            sa.Column(MODEL_VERSION, _ID, nullable=False),
+            sa.Column(VARIANT, _ID, nullable=False),
+            sa.Column(SERVED_AT, sa.DateTime, nullable=False),
+            sa.Index("ix_served_lists_resident", C.RESIDENT),
+            sa.Index("ix_served_lists_served_at", SERVED_AT),
+        )
+        lists_key = f"{schema}.served_lists.{REQUEST_ID}" if schema else f"served_lists.{REQUEST_ID}"
+        self.served_items = sa.Table(
+            "served_items", self.metadata,
+            sa.Column(REQUEST_ID, _ID, sa.ForeignKey(lists_key), primary_key=True),
+            sa.Column(POSITION, sa.Integer, primary_key=True, autoincrement=False),
+            sa.Column(C.SERVICE, _ID, nullable=False),
+            sa.Column(SCORE, sa.Float, nullable=False),
+        )
+        self.feedback_events = sa.Table(
+            "feedback_events", self.metadata,
+            sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+            sa.Column(REQUEST_ID, _ID, sa.ForeignKey(lists_key), nullable=False),
+            sa.Column(C.RESIDENT, _ID, nullable=False),
+            sa.Column(C.SERVICE, _ID, nullable=False),
+            sa.Column(C.EVENT, sa.String(16), nullable=False),
+            sa.Column(C.TIMESTAMP, sa.DateTime, nullable=False),
+            sa.Column(C.RATING, sa.Float, nullable=True),
+            sa.Column(C.CHANNEL, sa.String(16), nullable=True),
+            sa.Column(C.COMMENT, sa.String(MAX_COMMENT), nullable=True),
+            sa.Column(RECEIVED_AT, sa.DateTime, nullable=False),
+            sa.CheckConstraint(_one_of(C.EVENT, Vocab.EVENTS), name="ck_feedback_event"),
+            sa.CheckConstraint(f"{C.CHANNEL} IS NULL OR {_one_of(C.CHANNEL, Vocab.EVENT_CHANNEL)}",
+                               name="ck_feedback_channel"),
+            sa.CheckConstraint(f"({C.EVENT} = '{_RATE}' AND {C.RATING} BETWEEN 1 AND 5) "
+                               f"OR ({C.EVENT} <> '{_RATE}' AND {C.RATING} IS NULL)", name="ck_feedback_rating"),
+            sa.Index("ix_feedback_request", REQUEST_ID),
+            sa.Index("ix_feedback_received_at", RECEIVED_AT),
+            sa.Index("ix_feedback_resident", C.RESIDENT),
+        )
+
+    def events_query(self) -> sa.Select[Any]:
+        """Feedback events joined with their served list, columns as :data:`EVENT_COLUMNS`, in arrival order."""
+        events, lists = self.feedback_events, self.served_lists
+        columns = [events.c[name] if name in events.c else lists.c[name] for name in EVENT_COLUMNS]
+        return sa.select(*columns).join_from(events, lists).order_by(events.c.id)
+
+    def served_query(self) -> sa.Select[Any]:
+        """Served items joined with their list, columns as :data:`SERVED_COLUMNS`, in serving order."""
+        lists, items = self.served_lists, self.served_items
+        columns = [lists.c[name] if name in lists.c else items.c[name] for name in SERVED_COLUMNS]
+        return (sa.select(*columns).join_from(lists, items)
+                .order_by(lists.c[SERVED_AT], lists.c[REQUEST_ID], items.c[POSITION]))
+
+
+def typed_events(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
+    """Rows of :meth:`StoreTables.events_query` as a frame typed like a validated interactions table."""
+    frame = pd.DataFrame.from_records(list(rows), columns=list(EVENT_COLUMNS))
+    for name in (C.RESIDENT, C.SERVICE, C.COMMENT, REQUEST_ID, MODEL_VERSION, VARIANT):
+        frame[name] = frame[name].astype("string")
+    for name in (C.TIMESTAMP, RECEIVED_AT):
+        frame[name] = pd.to_datetime(frame[name]).astype("datetime64[ns]")
+    frame[C.EVENT] = pd.Categorical(frame[C.EVENT], categories=list(Vocab.EVENTS))
+    frame[C.CHANNEL] = pd.Categorical(frame[C.CHANNEL], categories=list(Vocab.EVENT_CHANNEL))
+    frame[C.RATING] = pd.to_numeric(frame[C.RATING]).astype("float64")
+    return frame
+
+
+def typed_served(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
+    """Rows of :meth:`StoreTables.served_query` as a typed frame."""
+    frame = pd.DataFrame.from_records(list(rows), columns=list(SERVED_COLUMNS))
+    for name in (REQUEST_ID, C.RESIDENT, MODEL_VERSION, VARIANT, C.SERVICE):
+        frame[name] = frame[name].astype("string")
+    frame[SERVED_AT] = pd.to_datetime(frame[SERVED_AT]).astype("datetime64[ns]")
+    frame[POSITION] = frame[POSITION].astype("int64")
+    frame[SCORE] = frame[SCORE].astype("float64")
+    return frame

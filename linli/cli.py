@@ -79,8 +79,10 @@ def profile(
 def demo(
     residents: Annotated[int | None, typer.Option(help="Residents in the demo community.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="End by serving the API.")] = True,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the API.")] = 8000,
 ) -> None:
-    """The main job on the embedded default: synthetic community → features → personas → training in MLflow."""
+    """The main job: synthetic community → features → personas → training in MLflow → the API on 127.0.0.1."""
     from features.sources import load_folder
     from features.sources.synthetic import generate_community, read_ground_truth
     from profiling import profile_dataset, summary
@@ -118,7 +120,9 @@ def demo(
         typer.echo(f"  gate: {reason}")
     typer.echo(_metrics_table(trained.metrics))
     typer.echo("\nsee the runs: linli mlflow-ui   (then open http://127.0.0.1:5000)")
-    typer.echo("not yet built: the recommendation API and the planner page (open issues); the main job stops here.")
+    if serve_api:
+        typer.echo("not yet built: the planner page (open issue). Starting the API; Ctrl-C stops it.\n")
+        _serve("127.0.0.1", port)
 
 
 @app.command()
@@ -178,6 +182,38 @@ def mlflow_ui(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 50
     typer.echo(f"MLflow UI on http://127.0.0.1:{port} for {uri} (Ctrl-C stops it)")
     raise typer.Exit(subprocess.call([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
                                       "--host", "127.0.0.1", "--port", str(port)]))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+) -> None:
+    """Serve the champion over HTTP: recommendations, feedback, personas, segments, models (Ctrl-C stops it)."""
+    _serve(host, port)
+
+
+def _serve(host: str, port: int) -> None:
+    import uvicorn
+
+    from serving.app import create_app
+    from serving.auth import ApiKeyConfigError, write_new_keys
+    from serving.settings import ServingSettings
+
+    settings = ServingSettings()
+    if settings.api_keys is None and settings.api_keys_file is None:
+        path = settings.data_dir / "api_keys"
+        if not path.exists():
+            write_new_keys(path)
+        settings = settings.model_copy(update={"api_keys_file": path})
+        typer.echo(f"no LINLI_API_KEYS set: using the keys in {path} (one per role; keep the file private)")
+    try:
+        api = create_app(settings)
+    except ApiKeyConfigError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"Linli API on http://{host}:{port} (docs: http://{host}:{port}/docs); serving "
+               f"{settings.model_name}@{settings.model_alias} from {settings.tracking_uri()}; /ready says when")
+    uvicorn.run(api, host=host, port=port, log_level="info")
 
 
 bench = typer.Typer(help="Benchmarks (figures for the README).", no_args_is_help=True)

@@ -12,23 +12,41 @@ import pandas as pd
 
 from recommenders.ranker import LambdaRanker
 
-#: Readable names of ranker features (English, Chinese); others are shown by their feature name.
+#: Readable names of ranker features (English, Chinese), by exact name.
 FEATURE_LABELS: dict[str, tuple[str, str]] = {
     "x.category_affinity": ("your interest in this category", "您对该类服务的兴趣"),
-    "x.pair_n_events": ("your past use", "您的使用记录"),
-    "x.pair_strength": ("your past use", "您的使用记录"),
     "x.community_popularity": ("use in your community", "本社区的使用情况"),
     "x.channel_match": ("your preferred channel", "您偏好的办理渠道"),
     "x.age_match": ("your age group", "您的年龄段"),
-    "svc.service_popularity": ("overall popularity", "整体热度"),
     "svc.service_mean_rating": ("residents' ratings", "居民评价"),
-    "persona_popular_score": ("residents like you", "与您情况相似的居民"),
-    "persona_popular_rank": ("residents like you", "与您情况相似的居民"),
-    "als_score": ("residents with similar habits", "习惯相似的居民"),
-    "bpr_score": ("residents with similar habits", "习惯相似的居民"),
-    "item_knn_score": ("services you already use", "您常用的相关服务"),
-    "ease_score": ("services you already use", "您常用的相关服务"),
 }
+#: Labels of the candidate generators' features (``{name}_score``, ``{name}_rank``, ``{name}_gap``).
+GENERATOR_LABELS: dict[str, tuple[str, str]] = {
+    "popular": ("overall popularity", "整体热度"),
+    "persona_popular": ("residents like you", "与您情况相似的居民"),
+    "als": ("residents with similar habits", "习惯相似的居民"),
+    "bpr": ("residents with similar habits", "习惯相似的居民"),
+    "item_knn": ("services you already use", "您常用的相关服务"),
+    "ease": ("services you already use", "您常用的相关服务"),
+}
+
+
+def feature_label(name: str) -> tuple[str, str]:
+    """A readable (English, Chinese) label for any ranker feature name."""
+    if name in FEATURE_LABELS:
+        return FEATURE_LABELS[name]
+    for suffix in ("_score", "_rank", "_gap"):
+        if name.endswith(suffix) and name.removesuffix(suffix) in GENERATOR_LABELS:
+            return GENERATOR_LABELS[name.removesuffix(suffix)]
+    if name.startswith("x.pair_"):
+        return ("your past use", "您的使用记录")
+    if name.startswith("svc.service_popularity") or name in ("svc.service_reach", "svc.service_n_events"):
+        return ("overall popularity", "整体热度")
+    if name.startswith("svc."):
+        return ("what the service offers", "服务本身的特点")
+    if name.startswith("x."):
+        return ("how well the service fits you", "服务与您的匹配程度")
+    return ("your profile", "您的个人情况")
 
 
 class Explainer:
@@ -61,7 +79,7 @@ class Explainer:
             reasons = _reasons(row)
             factors: list[tuple[str, str]] = []
             for name in names[top[i]]:
-                label = FEATURE_LABELS.get(str(name), (str(name), str(name)))
+                label = feature_label(str(name))
                 if label not in factors and contributions.iat[i, contributions.columns.get_loc(name)] > 0:
                     factors.append(label)
             factors = factors[:2]

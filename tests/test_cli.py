@@ -14,8 +14,10 @@ from features.sources import load_folder
 
 
 def _linli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    # mlflow.set_tracking_uri() in other tests of this process exports MLFLOW_*_URI: a user's shell has none
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"))}
     return subprocess.run([sys.executable, "-m", "linli", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})
+                          env={**clean, **(env or {})})
 
 
 def test_generate_writes_the_tables_the_loader_reads(tmp_path: Path) -> None:
@@ -75,7 +77,7 @@ def test_profile_on_bad_data_names_file_row_and_column(community_dir: Path, tmp_
 
 
 def test_demo_runs_the_main_job_as_far_as_it_exists(tmp_path: Path) -> None:
-    done = _linli("demo", "--residents", "1500", "--seed", "3", env={"LINLI_DATA_DIR": str(tmp_path)})
+    done = _linli("demo", "--residents", "1500", "--seed", "3", "--no-serve", env={"LINLI_DATA_DIR": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     assert "personas:" in done.stdout and "macro F1" in done.stdout
     assert "trained linli-recommender version 1 (champion)" in done.stdout
@@ -116,3 +118,38 @@ def test_bench_rejects_bad_sizes(sizes: str) -> None:
     done = _linli("bench", "foundation", "--sizes", sizes)
     assert done.returncode == 2
     assert "--sizes" in done.stderr
+
+
+def test_demo_ends_with_the_api_serving_the_champion(tmp_path: Path) -> None:
+    import contextlib
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI",
+                                                                      "LINLI_API_KEYS"))}
+    process = subprocess.Popen([sys.executable, "-m", "linli", "demo", "--residents", "1200", "--seed", "4",
+                                "--port", str(port)], env={**clean, "LINLI_DATA_DIR": str(tmp_path)},
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        ready = False
+        while time.monotonic() < deadline and process.poll() is None and not ready:
+            with contextlib.suppress(httpx.TransportError):  # not listening yet
+                ready = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200
+            time.sleep(1)
+        assert ready, "the demo's API never became ready"
+        key = next(line.split(":", 1)[1] for line in (tmp_path / "api_keys").read_text().splitlines()
+                   if line.startswith("platform:"))
+        answer = httpx.get(f"http://127.0.0.1:{port}/recommendations/R0000001?k=3", headers={"X-API-Key": key},
+                           timeout=10)
+        assert answer.status_code == 200 and answer.json()["model_version"] == "1"
+        assert len(answer.json()["data"]) == 3
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+    assert f"Linli API on http://127.0.0.1:{port}" in output

@@ -88,3 +88,15 @@ def test_too_little_recent_history_is_a_clear_error(dataset: Dataset) -> None:
     early = dataset.interactions[C.TIMESTAMP].iloc[0]  # nothing before it
     with pytest.raises(NotEnoughHistoryError, match="no positive events between"):
         HybridRecommender(FAST).fit(dataset, early)
+
+
+@pytest.mark.parametrize(("name", "english"), [
+    ("als_gap", "residents with similar habits"), ("persona_popular_rank", "residents like you"),
+    ("ease_score", "services you already use"), ("x.pair_days_since_last", "your past use"),
+    ("svc.service_scope_share", "what the service offers"), ("x.scope_match", "how well the service fits you"),
+    ("weekday_peak_share", "your profile"), ("x.category_affinity", "your interest in this category")])
+def test_every_ranker_feature_has_a_readable_label(name: str, english: str) -> None:
+    from recommenders.explanations import feature_label
+
+    en, zh = feature_label(name)
+    assert en == english and zh and "_" not in zh

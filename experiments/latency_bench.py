@@ -1,0 +1,285 @@
+"""Benchmark of the recommendation API over loopback: latency, throughput, memory and feedback ingestion.
+
+The server runs as its own process with the default setup (``uvicorn``, one worker process, as
+``linli serve`` runs it); this script is the client, in a second process:
+
+1. start-up: time until ``/ready`` with an empty precomputed-list cache (first start) and, after a restart,
+   with the cache filled (second start); peak RSS of the server with its precompute workers;
+2. on the second server — latency: sequential ``GET /recommendations/{id}?k=10`` on one keep-alive
+   connection (p50, p99);
+3. throughput: ``--concurrency`` client threads for ``--seconds`` (requests/s, p50, p99, errors);
+4. feedback: batches of ``--batch`` events on lists served in step 3, from ``--concurrency`` threads
+   (events/s), then rows in the store compared with the events acknowledged (must be equal).
+
+Run (a trained registry, e.g. from ``linli train``)::
+
+    python -m experiments.latency_bench --tracking-uri sqlite:///data/mlflow.db
+    python -m experiments.latency_bench --residents 100000   # generate + train a registry first
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+KEY = "bench-platform-key"
+ADMIN_KEY = "bench-admin-key"
+MODEL = "linli-recommender"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _rss_kib(pid: int, field: str = "VmRSS") -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return 0
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    """Every descendant (children of all threads: the precompute pool starts from the loading thread)."""
+    kids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return kids + [g for k in kids for g in _children(k)]
+
+
+@contextmanager
+def server(env: dict[str, str], ready_timeout: float = 3600) -> Iterator[dict[str, Any]]:
+    """Run the API in a subprocess; yield its url, pid and start-up figures once ``/ready`` says 200."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "serving.app:create_app", "--factory", "--host",
+                             "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
+                            env={**os.environ, **env})
+    started, tree_peak = time.perf_counter(), 0
+    try:
+        while True:
+            tree_peak = max(tree_peak, _rss_kib(proc.pid) + sum(_rss_kib(c) for c in _children(proc.pid)))
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with code {proc.returncode}")
+            try:
+                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.perf_counter() - started > ready_timeout:
+                raise RuntimeError("server not ready in time")
+            time.sleep(0.5)
+        yield {"url": url, "pid": proc.pid, "ready_seconds": round(time.perf_counter() - started, 1),
+               "startup_tree_peak_rss_mib": round(tree_peak / 1024, 1)}
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+    return {"p50_ms": round(pick(0.50), 2), "p99_ms": round(pick(0.99), 2), "mean_ms": round(
+        statistics.fmean(ordered) * 1000, 2)}
+
+
+def sequential_latency(url: str, residents: list[str], n: int) -> dict[str, Any]:
+    """``n`` GETs one after another on one keep-alive connection."""
+    times, errors = [], 0
+    with httpx.Client(base_url=url, headers={"X-API-Key": KEY}, timeout=30) as client:
+        for i in range(n + 50):
+            start = time.perf_counter()
+            response = client.get(f"/recommendations/{random.choice(residents)}", params={"k": 10})
+            elapsed = time.perf_counter() - start
+            errors += response.status_code != 200
+            if i >= 50:  # warm-up
+                times.append(elapsed)
+    return {"requests": n, "errors": errors, **_percentiles(times)}
+
+
+def throughput(url: str, residents: list[str], seconds: float, concurrency: int) -> dict[str, Any]:
+    """GETs from ``concurrency`` threads for ``seconds``; also keeps request ids for the feedback step."""
+    times: list[float] = []
+    served: list[tuple[str, str, str]] = []
+    errors = [0]
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def work() -> None:
+        local_t, local_s, local_e = [], [], 0
+        with httpx.Client(base_url=url, headers={"X-API-Key": KEY}, timeout=30) as client:
+            while time.perf_counter() < deadline:
+                start = time.perf_counter()
+                response = client.get(f"/recommendations/{random.choice(residents)}", params={"k": 10})
+                local_t.append(time.perf_counter() - start)
+                if response.status_code != 200:
+                    local_e += 1
+                    continue
+                body = response.json()
+                if body["data"]:
+                    local_s.append((body["request_id"], body["resident_id"], body["data"][0]["service_id"]))
+        with lock:
+            times.extend(local_t)
+            served.extend(local_s)
+            errors[0] += local_e
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=work) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    return {"concurrency": concurrency, "seconds": round(wall, 1), "requests": len(times), "errors": errors[0],
+            "requests_per_s": round(len(times) / wall, 1), **_percentiles(times), "_served": served}
+
+
+def feedback(url: str, served: list[tuple[str, str, str]], events: int, batch: int, concurrency: int
+             ) -> dict[str, Any]:
+    """POST ``events`` click events in batches; count what the API acknowledged."""
+    batches = [[{"request_id": r, "resident_id": who, "service_id": s, "event": "click"}
+                for r, who, s in random.choices(served, k=batch)] for _ in range(max(1, events // batch))]
+    acknowledged, errors = [0], [0]
+    lock = threading.Lock()
+    queue = iter(batches)
+
+    def work() -> None:
+        with httpx.Client(base_url=url, headers={"X-API-Key": KEY}, timeout=60) as client:
+            while True:
+                with lock:
+                    body = next(queue, None)
+                if body is None:
+                    return
+                response = client.post("/feedback", json={"events": body})
+                with lock:
+                    if response.status_code == 201:
+                        acknowledged[0] += response.json()["stored"]
+                    else:
+                        errors[0] += 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=work) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    return {"batch": batch, "concurrency": concurrency, "acknowledged": acknowledged[0], "errors": errors[0],
+            "seconds": round(wall, 2), "events_per_s": round(acknowledged[0] / wall, 1)}
+
+
+def _train(residents: int, folder: Path, seed: int) -> str:
+    from features.sources.synthetic import generate_community
+    from training.config import TrainConfig
+    from training.retrain import train
+
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    dataset = generate_community(residents=residents, seed=seed).dataset()
+    train(dataset, tracking_uri=uri, model_name=MODEL, config=TrainConfig.from_toml().with_seed(seed),
+          artifact_location=(folder / "mlartifacts").as_uri())
+    return uri
+
+
+def run(tracking_uri: str, folder: Path, *, requests: int, seconds: float, concurrency: int, events: int,
+        batch: int, durable: bool) -> dict[str, Any]:
+    """Two starts (filling, then reading the list cache), latency, throughput and feedback against one registry."""
+    from serving.store import FeedbackStore
+
+    store_url = f"sqlite:///{folder / 'feedback.db'}"
+    env = {"LINLI_MLFLOW_TRACKING_URI": tracking_uri, "LINLI_MODEL_NAME": MODEL, "LINLI_DATA_DIR": str(folder),
+           "LINLI_API_KEYS": f"platform:{KEY},admin:{ADMIN_KEY}", "LINLI_DATABASE_URL": store_url,
+           "LINLI_CACHE_DIR": str(folder / "cache"), "LINLI_SERVED_LOG_DURABLE": str(durable).lower(),
+           "OPENBLAS_NUM_THREADS": "1"}
+    report: dict[str, Any] = {"cores": os.cpu_count(), "served_log_durable": durable}
+    with server(env) as first:  # fills the cache of precomputed lists when it is empty
+        report["first_start"] = _startup(first)
+    with server(env) as second:
+        url = second["url"]
+        report["second_start"] = _startup(second)
+        residents = _resident_ids(tracking_uri)
+        report["residents"] = len(residents)
+        report["rss_after_start_mib"] = round(_rss_kib(second["pid"]) / 1024, 1)
+        report["latency"] = sequential_latency(url, residents, requests)
+        load = throughput(url, residents, seconds, concurrency)
+        served = load.pop("_served")
+        report["throughput"] = load
+        before = FeedbackStore(store_url).count_events()
+        report["feedback"] = feedback(url, served, events, batch, concurrency)
+        stored = FeedbackStore(store_url).count_events() - before
+        report["feedback"]["stored"] = stored
+        report["feedback"]["lost"] = report["feedback"]["acknowledged"] - stored
+        report["server_peak_rss_mib"] = round(_rss_kib(second["pid"], "VmHWM") / 1024, 1)
+    return report
+
+
+def _startup(started: dict[str, Any]) -> dict[str, Any]:
+    """Start-up figures: time to ready, peak RSS of the process tree, and the server's own load report."""
+    serving = httpx.get(f"{started['url']}/models", headers={"X-API-Key": ADMIN_KEY}).json()["serving"]
+    return {"ready_seconds": started["ready_seconds"], "peak_rss_mib": started["startup_tree_peak_rss_mib"],
+            **{k: serving[k] for k in ("version", "load_seconds", "precompute_seconds", "from_cache", "residents",
+                                       "list_length")}}
+
+
+def _resident_ids(tracking_uri: str) -> list[str]:
+    """Resident ids of the served model, from its precomputed-list cache-independent source: the registry."""
+    import mlflow.artifacts
+    import mlflow.pyfunc
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    version = client.get_model_version_by_alias(MODEL, "champion").version
+    with tempfile.TemporaryDirectory() as folder:
+        local = mlflow.artifacts.download_artifacts(artifact_uri=client.get_model_version_download_uri(MODEL, version),
+                                                    dst_path=folder, tracking_uri=tracking_uri)
+        bundle = mlflow.pyfunc.load_model(local).unwrap_python_model().bundle
+    return [str(r) for r in bundle.model.resident_ids_.external]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: see the module docstring."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tracking-uri", help="registry holding linli-recommender@champion")
+    parser.add_argument("--residents", type=int, default=100_000, help="size to train when no --tracking-uri")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--requests", type=int, default=2000, help="sequential GETs")
+    parser.add_argument("--seconds", type=float, default=20, help="length of the throughput run")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--not-durable", action="store_true", help="log served lists without a disk flush")
+    parser.add_argument("--folder", type=Path, help="work folder (default: a temporary one)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    with tempfile.TemporaryDirectory(prefix="linli-latency-") as tmp:
+        folder = args.folder or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        uri = args.tracking_uri or _train(args.residents, folder, args.seed)
+        report = run(uri, folder, requests=args.requests, seconds=args.seconds, concurrency=args.concurrency,
+                     events=args.events, batch=args.batch, durable=not args.not_durable)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""The FastAPI application: :func:`create_app` wires settings, keys, the model holder and the feedback store.
+
+Nothing heavy happens at import. :func:`lifespan` starts loading the champion in a background thread, so
+``/health`` answers at once and ``/ready`` says 503 until the model serves (minutes for a large bundle
+seen for the first time, seconds when its precomputed lists are cached).
+
+``/openapi.json`` is always served (it describes the API and holds no data; schemathesis and client
+generators read it); ``/docs`` and ``/redoc`` can be turned off with ``LINLI_API_DOCS=false``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from serving.auth import ApiKeys
+from serving.feedback_models import MAX_BATCH
+from serving.model_holder import ModelHolder, ModelLoadError
+from serving.routes import feedback, health, models, recommendations, residents, segments
+from serving.settings import ServingSettings, get_settings
+from serving.store import (
+    DuplicateRequestError,
+    FeedbackStore,
+    InvalidFeedbackError,
+    StoreUnavailableError,
+    UnknownRequestError,
+)
+
+logger = logging.getLogger("serving")
+
+DESCRIPTION = """Recommendations of community services for residents, their feedback, personas and segment reports.
+
+Send your key in the `X-API-Key` header. Roles: **platform** (recommendations, feedback, one resident's persona),
+**planner** (segment reports only), **admin** (everything, including models). `/health` and `/ready` are open.
+Errors are JSON `{"detail": ...}`: 401 missing/unknown key, 403 role not allowed, 404 unknown resident or
+request id, 409 reload rejected, 413 body too large, 422 invalid input (the detail names the field),
+503 model not loaded yet or feedback store unavailable (with `Retry-After`). This schema (`/openapi.json`) is
+always served; the `/docs` and `/redoc` pages unless `LINLI_API_DOCS=false`."""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start loading the model (unless one serves already); close the store at shutdown."""
+    holder: ModelHolder = app.state.holder
+    if not holder.ready and app.state.load_on_start:
+        holder.loading = True
+        threading.Thread(target=_load_quietly, args=(holder,), name="linli-model-load", daemon=True).start()
+    yield
+    app.state.store.close()
+
+
+def create_app(settings: ServingSettings | None = None, *, holder: ModelHolder | None = None,
+               store: FeedbackStore | None = None, load_on_start: bool = True) -> FastAPI:
+    """Build the API.
+
+    Parameters
+    ----------
+    settings : ServingSettings, optional
+        Default: read from the environment.
+    holder : ModelHolder, optional
+        A holder to share (tests); default a new one for ``settings``.
+    store : FeedbackStore, optional
+        Default: ``FeedbackStore(settings.store_url())``.
+    load_on_start : bool, default True
+        Start loading the model at start-up when the holder has none.
+
+    Raises
+    ------
+    serving.auth.ApiKeyConfigError
+        If the configured API keys cannot be read.
+    """
+    settings = settings or get_settings()
+    keys = ApiKeys.from_settings(settings)
+    if not len(keys):
+        logger.warning("no API keys configured (LINLI_API_KEYS / LINLI_API_KEYS_FILE): every endpoint but /health "
+                       "and /ready answers 401")
+    app = FastAPI(title="Linli recommendation API", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url="/docs" if settings.api_docs else None, redoc_url="/redoc" if settings.api_docs else None,
+                  max_body_size=settings.max_body_bytes)
+    app.state.settings = settings
+    app.state.api_keys = keys
+    app.state.holder = holder or ModelHolder(settings)
+    app.state.store = store or FeedbackStore(settings.store_url())
+    app.state.write_lock = threading.Lock() if app.state.store.url.startswith("sqlite") else None
+    app.state.store_ready = False
+    app.state.store_lock = threading.Lock()
+    app.state.load_on_start = load_on_start
+    for module in (recommendations, feedback, residents, segments, models, health):
+        app.include_router(module.router)
+    _add_error_handlers(app, settings)
+    return app
+
+
+def _load_quietly(holder: ModelHolder) -> None:
+    try:
+        holder.load()
+    except ModelLoadError:
+        pass  # logged by the holder; /ready says why, POST /models/reload retries
+    except Exception:
+        logger.exception("model load crashed")
+        holder.loading = False
+
+
+def _add_error_handlers(app: FastAPI, settings: ServingSettings) -> None:
+    retry = {"Retry-After": str(settings.retry_after_seconds)}
+
+    def detail(code: int, exc: Exception, headers: dict[str, str] | None = None) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=code, headers=headers)
+
+    @app.exception_handler(StoreUnavailableError)
+    async def _store_down(request: Request, exc: StoreUnavailableError) -> Response:
+        return detail(status.HTTP_503_SERVICE_UNAVAILABLE, exc, retry)
+
+    @app.exception_handler(UnknownRequestError)
+    async def _unknown_request(request: Request, exc: UnknownRequestError) -> Response:
+        return detail(status.HTTP_404_NOT_FOUND, exc)
+
+    @app.exception_handler(InvalidFeedbackError)
+    async def _invalid_feedback(request: Request, exc: InvalidFeedbackError) -> Response:
+        return detail(status.HTTP_422_UNPROCESSABLE_CONTENT, exc)
+
+    @app.exception_handler(DuplicateRequestError)
+    async def _duplicate(request: Request, exc: DuplicateRequestError) -> Response:
+        return detail(status.HTTP_409_CONFLICT, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if any(e.get("type") == "too_long" and tuple(e.get("loc", ()))[-1:] == ("events",) for e in exc.errors()):
+            return JSONResponse({"detail": f"a feedback batch holds at most {MAX_BATCH} events; split it"},
+                                status_code=status.HTTP_413_CONTENT_TOO_LARGE)
+        return await request_validation_exception_handler(request, exc)
+
+
+__all__ = ["DESCRIPTION", "create_app", "lifespan"]

@@ -1,0 +1,276 @@
+"""The served model: the bundle registered under an alias, loaded from MLflow (no server) with every known
+resident's list precomputed, and swapped atomically on reload.
+
+A request reads :attr:`ModelHolder.current` once and uses that :class:`ServedModel` to the end, so a
+reload never changes a list half-way. :meth:`ModelHolder.load` builds the new model completely —
+download, unpickle, validate, precompute (or read the per-version cache) — before one reference
+assignment swaps it in; a bundle that fails any step leaves the old one serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+import mlflow.artifacts
+import mlflow.pyfunc
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+
+from features.columns import Columns as C
+from serving.context import RequestContext, ServiceCatalog
+from serving.feedback_models import TIMEZONE
+from serving.precompute import precompute_all, rank_residents
+from serving.ranked import Pick, RankedLists
+from serving.settings import ServingSettings
+from training.bundle import ModelBundle
+
+logger = logging.getLogger(__name__)
+
+
+class ModelNotLoadedError(RuntimeError):
+    """No bundle serves yet (start-up is loading it, or loading failed: see ``/ready``, ``POST /models/reload``)."""
+
+
+class ModelLoadError(RuntimeError):
+    """A bundle could not be loaded or failed validation; the previous one keeps serving."""
+
+
+class ReloadInProgressError(RuntimeError):
+    """Another load is running; wait for it to finish and retry."""
+
+
+class UnknownResidentError(LookupError):
+    """Residents the serving model does not know, sent without a profile."""
+
+    def __init__(self, resident_ids: list[str], version: str) -> None:
+        self.resident_ids = resident_ids
+        shown = ", ".join(repr(r) for r in resident_ids[:5])
+        super().__init__(f"unknown resident {shown} for model version {version}; send their residents-table row in "
+                         "`profiles` with POST /recommendations to get cold-start recommendations")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """One loaded bundle with what serving needs, immutable once built.
+
+    Attributes
+    ----------
+    bundle : ModelBundle
+    version : str
+        Registry version.
+    run_id : str
+    variant : str
+        The alias it was loaded by (``champion``), reported with every list.
+    lists : RankedLists
+        Every known resident's precomputed list.
+    catalog : ServiceCatalog
+    loaded_at : datetime
+        When the model was built (aware, Asia/Shanghai).
+    load_seconds : float
+        Download, unpickle and validation.
+    precompute_seconds : float
+        Building (or reading) the precomputed lists.
+    from_cache : bool
+        Whether the lists came from the cache.
+    """
+
+    bundle: ModelBundle
+    version: str
+    run_id: str
+    variant: str
+    lists: RankedLists
+    catalog: ServiceCatalog
+    loaded_at: datetime
+    load_seconds: float
+    precompute_seconds: float
+    from_cache: bool
+
+    def recommend(self, resident_ids: list[str], k: int, context: RequestContext | None = None,
+                  profiles: pd.DataFrame | None = None) -> list[tuple[list[Pick], bool]]:
+        """Each resident's top-``k`` services fitting ``context``, and whether they were ranked from a profile.
+
+        Known residents are answered from the precomputed lists; residents the model has not seen (with a
+        row in ``profiles``) and ``k`` beyond the precomputed length are ranked now by the bundle.
+
+        Raises
+        ------
+        UnknownResidentError
+            If a resident is unknown and has no row in ``profiles``.
+        features.errors.DataValidationError
+            If a profile row breaks the residents contract.
+        """
+        rows = {r: self.lists.row_of(r) for r in resident_ids}
+        unknown = [r for r, row in rows.items() if row < 0]
+        profiled = set() if profiles is None else set(profiles[C.RESIDENT].astype(str))
+        missing = [r for r in unknown if r not in profiled]
+        if missing:
+            raise UnknownResidentError(missing, self.version)
+        now = unknown + [r for r, row in rows.items() if row >= 0 and k > self.lists.k]
+        fresh = None
+        if now:
+            frame = profiles[profiles[C.RESIDENT].astype(str).isin(unknown)] if unknown and profiles is not None \
+                else None
+            fresh = rank_residents(self.bundle, now, k, profile_rows=frame)
+        allowed = self.catalog.allowed(context or RequestContext())
+        rules = self.bundle.model.rules_
+        out = []
+        for resident in resident_ids:
+            source = fresh if resident in now and fresh is not None else self.lists
+            picks = source.pick(source.row_of(resident), k, allowed, int(rules.config.offline_quota),
+                                rules.offline_capable_)
+            out.append((picks, resident in unknown))
+        return out
+
+
+class ModelHolder:
+    """Loads the bundle of ``settings.model_alias`` and holds the one that serves.
+
+    Parameters
+    ----------
+    settings : ServingSettings
+    """
+
+    def __init__(self, settings: ServingSettings) -> None:
+        self.settings = settings
+        self.client = MlflowClient(tracking_uri=settings.tracking_uri(), registry_uri=settings.tracking_uri())
+        self._current: ServedModel | None = None
+        self._lock = threading.Lock()
+        self.loading = False
+        self.last_error: str | None = None
+
+    @property
+    def current(self) -> ServedModel:
+        """The model serving now; raises :class:`ModelNotLoadedError` when none is loaded."""
+        served = self._current
+        if served is None:
+            reason = "the model is still loading" if self.loading else (self.last_error or "no model loaded")
+            raise ModelNotLoadedError(f"no model is serving yet: {reason}")
+        return served
+
+    @property
+    def ready(self) -> bool:
+        """Whether a model serves."""
+        return self._current is not None
+
+    def load(self, alias: str | None = None) -> ServedModel:
+        """Load the version holding ``alias`` (default ``settings.model_alias``), validate it and swap it in.
+
+        Raises
+        ------
+        ReloadInProgressError
+            If another load is running.
+        ModelLoadError
+            If the registry has no such version, or the bundle cannot be loaded or validated; the
+            model serving before keeps serving.
+        """
+        if not self._lock.acquire(blocking=False):
+            raise ReloadInProgressError("a model load is already running; retry when it has finished")
+        self.loading = True
+        try:
+            served = self._build(alias or self.settings.model_alias)
+            self._current = served  # the swap: one reference assignment
+            self.last_error = None
+            logger.info("serving %s version %s (%d residents precomputed)", self.settings.model_name,
+                        served.version, len(served.lists))
+            return served
+        except ModelLoadError as exc:
+            self.last_error = str(exc)
+            logger.error("model load failed, %s: %s", "previous model keeps serving" if self._current else
+                         "no model serves", exc)
+            raise
+        finally:
+            self.loading = False
+            self._lock.release()
+
+    def registry(self) -> tuple[list[ModelVersion], dict[str, str]]:
+        """All registered versions of the model (newest first) and its aliases (alias → version)."""
+        name = self.settings.model_name
+        versions = self.client.search_model_versions(f"name='{name}'")
+        aliases = dict(self.client.get_registered_model(name).aliases) if versions else {}
+        return sorted(versions, key=lambda v: -int(v.version)), {a: str(v) for a, v in aliases.items()}
+
+    def _build(self, alias: str) -> ServedModel:
+        name = self.settings.model_name
+        started = time.perf_counter()
+        meta = self._version(name, alias)
+        with tempfile.TemporaryDirectory(prefix="linli-serve-") as folder:
+            try:
+                uri = self.client.get_model_version_download_uri(name, meta.version)
+                local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=folder,
+                                                                 tracking_uri=self.settings.tracking_uri()))
+                bundle = mlflow.pyfunc.load_model(str(local)).unwrap_python_model().bundle
+            except Exception as exc:  # anything from a missing file to a broken pickle
+                raise ModelLoadError(f"{name} version {meta.version} cannot be loaded: {exc}") from exc
+            _validate(bundle, name, meta.version)
+            loaded = time.perf_counter()
+            lists, from_cache = self._lists(bundle, meta, local)
+        catalog = ServiceCatalog.from_services(bundle.model.services_)
+        return ServedModel(bundle=bundle, version=str(meta.version), run_id=str(meta.run_id), variant=alias,
+                           lists=lists, catalog=catalog, loaded_at=datetime.now(TIMEZONE),
+                           load_seconds=loaded - started, precompute_seconds=time.perf_counter() - loaded,
+                           from_cache=from_cache)
+
+    def _version(self, name: str, alias: str) -> ModelVersion:
+        try:
+            return self.client.get_model_version_by_alias(name, alias)
+        except Exception as exc:
+            raise ModelLoadError(f"the registry at {self.settings.tracking_uri()} has no {name} version with alias "
+                                 f"{alias!r}; train one with `linli train` (it sets the aliases): {exc}") from exc
+
+    def _lists(self, bundle: ModelBundle, meta: ModelVersion, local: Path) -> tuple[RankedLists, bool]:
+        k = self.settings.precompute_k
+        folder = self.settings.lists_cache()
+        path = folder / f"{self.settings.model_name}-v{meta.version}-{meta.run_id}-k{k}.npz" if folder else None
+        residents = bundle.model.resident_ids_.external
+        if path is not None and path.exists():
+            try:
+                cached = RankedLists.load(path)
+                if cached.k == k and cached.residents.equals(residents.astype(object)):
+                    return cached, True
+                logger.warning("ignoring cached lists %s: they do not match the bundle", path)
+            except (OSError, ValueError, KeyError) as exc:
+                logger.warning("ignoring unreadable cached lists %s: %s", path, exc)
+        workers = self.settings.workers_for(len(residents))
+        try:
+            lists = precompute_all(bundle, k, self.settings.precompute_batch, workers, local)
+        except Exception as exc:
+            raise ModelLoadError(f"version {meta.version} failed while ranking its residents: {exc}") from exc
+        if path is not None:
+            try:
+                lists.save(path)
+            except OSError as exc:
+                logger.warning("cannot cache precomputed lists at %s: %s", path, exc)
+        return lists, False
+
+
+def _validate(bundle: object, name: str, version: str) -> None:
+    """A bundle serves only if it is a Linli bundle that recommends for one of its residents."""
+    if not isinstance(bundle, ModelBundle):
+        raise ModelLoadError(f"{name} version {version} is not a Linli model bundle ({type(bundle).__name__})")
+    try:
+        residents = bundle.model.resident_ids_.external
+        if len(residents) == 0:
+            raise ValueError("the bundle knows no residents")
+        probe = rank_residents(bundle, [str(residents[0])], 3)
+        if len(probe) != 1:
+            raise ValueError("no list came back for a known resident")
+    except Exception as exc:
+        raise ModelLoadError(f"{name} version {version} failed validation: {exc}") from exc
+
+
+__all__ = ["ModelHolder", "ModelLoadError", "ModelNotLoadedError", "ReloadInProgressError", "ServedModel",
+           "UnknownResidentError"]

@@ -1,0 +1,87 @@
+"""``GET /models`` (registered versions, aliases, the serving one, online counts) and ``POST /models/reload``.
+
+Admin keys only. A reload loads the version holding the alias, validates it and precomputes its lists
+before swapping; requests keep being answered by the old model meanwhile. Answers: 200 with the new
+serving model; 409 when the new bundle cannot be loaded or validated (the old one keeps serving; the detail
+says why) or another reload is running.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, HTTPException, Request, status
+
+from serving.deps import AdminAccess, HolderDep, ready_store
+from serving.feedback_models import MODEL_VERSION, REQUEST_ID, TIMEZONE
+from serving.model_holder import ModelLoadError, ReloadInProgressError, ServedModel
+from serving.schemas import ModelsPublic, ModelVersionPublic, ReloadIn, ServingPublic
+from serving.store import StoreUnavailableError
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/models", tags=["models"], dependencies=[AdminAccess])
+_AUTH = {401: {"description": "missing or unknown API key"}, 403: {"description": "admin keys only"}}
+
+
+@router.get("", response_model=ModelsPublic, summary="Registered versions and the serving one",
+            responses={**_AUTH, 503: {"description": "the model registry cannot be read"}})
+def list_models(holder: HolderDep, request: Request) -> ModelsPublic:
+    """Versions (newest first) with aliases, which one serves, and lists served / feedback events per version."""
+    try:
+        versions, aliases = holder.registry()
+    except Exception as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"the model registry cannot be read: {exc}") from exc
+    served_lists, events = _online_counts(request)
+    serving = holder.current if holder.ready else None
+    by_version: dict[str, list[str]] = {}
+    for alias, version in aliases.items():
+        by_version.setdefault(version, []).append(alias)
+    data = [ModelVersionPublic(
+        version=str(v.version), aliases=sorted(by_version.get(str(v.version), [])), run_id=v.run_id,
+        created_at=datetime.fromtimestamp(v.creation_timestamp / 1000, TIMEZONE) if v.creation_timestamp else None,
+        serving=serving is not None and serving.version == str(v.version),
+        served_lists=None if served_lists is None else served_lists.get(str(v.version), 0),
+        feedback_events=None if events is None else events.get(str(v.version), 0)) for v in versions]
+    return ModelsPublic(model_name=holder.settings.model_name, serving=_serving(serving) if serving else None,
+                        data=data, count=len(data))
+
+
+@router.post("/reload", response_model=ServingPublic, summary="Load the version holding an alias and swap it in",
+             responses={**_AUTH, 400: {"description": "the body is not UTF-8 JSON"},
+                        409: {"description": "the new bundle was rejected (the old one keeps serving), "
+                                             "or another reload is running"}})
+def reload_model(holder: HolderDep, body: Annotated[ReloadIn | None, Body()] = None) -> ServingPublic:
+    """Load, validate and precompute the new bundle, then swap it in atomically; in-flight requests finish on the
+    old one. Takes as long as the precomputation (seconds per thousand residents) unless the version is cached."""
+    previous = holder.current.version if holder.ready else None
+    try:
+        served = holder.load(body.alias if body else None)
+    except ReloadInProgressError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except ModelLoadError as exc:
+        kept = f"version {previous} keeps serving" if previous else "no model serves"
+        raise HTTPException(status.HTTP_409_CONFLICT, f"reload rejected, {kept}: {exc}") from exc
+    return _serving(served)
+
+
+def _serving(served: ServedModel) -> ServingPublic:
+    return ServingPublic(version=served.version, variant=served.variant, run_id=served.run_id,
+                         loaded_at=served.loaded_at, load_seconds=round(served.load_seconds, 3),
+                         precompute_seconds=round(served.precompute_seconds, 3), from_cache=served.from_cache,
+                         residents=len(served.lists), list_length=served.lists.k)
+
+
+def _online_counts(request: Request) -> tuple[dict[str, int] | None, dict[str, int] | None]:
+    """Lists served (with at least one item) and feedback events per model version; ``None`` if unavailable."""
+    try:
+        store = ready_store(request)
+        served = store.served()
+        events = store.events()
+    except StoreUnavailableError as exc:
+        logger.warning("online counts unavailable: %s", exc)
+        return None, None
+    lists = served.groupby(MODEL_VERSION)[REQUEST_ID].nunique() if len(served) else {}
+    counts = events[MODEL_VERSION].value_counts() if len(events) else {}
+    return ({str(k): int(v) for k, v in dict(lists).items()}, {str(k): int(v) for k, v in dict(counts).items()})

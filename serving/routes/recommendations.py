@@ -1,0 +1,133 @@
+"""``GET /recommendations/{resident_id}`` and ``POST /recommendations`` (batch, with cold-start profiles).
+
+Known residents are answered from the lists precomputed at load; cold-start residents (with a profile)
+and ``k`` beyond the precomputed length are ranked on demand by the bundle. Every list gets a fresh
+``request_id`` and is logged to the feedback store before the response leaves; when the store is
+unavailable the lists are still served, with the header ``X-Linli-Logged: false``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import pandas as pd
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
+
+from features.errors import LinliDataError
+from serving.context import RequestContext
+from serving.deps import PlatformAccess, ServedModelDep, one_writer, ready_store
+from serving.feedback_models import MAX_ID, ServedItem, ServedList, to_local
+from serving.model_holder import ServedModel, UnknownResidentError
+from serving.ranked import Pick
+from serving.schemas import (
+    RecommendationBatchIn,
+    RecommendationBatchPublic,
+    RecommendationListPublic,
+    RecommendationPublic,
+    ResidentProfileIn,
+)
+from serving.store import StoreUnavailableError
+
+logger = logging.getLogger(__name__)
+LOGGED_HEADER = "X-Linli-Logged"
+router = APIRouter(prefix="/recommendations", tags=["recommendations"], dependencies=[PlatformAccess])
+
+_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"description": "missing or unknown API key"}, 403: {"description": "the key's role may not recommend"},
+    404: {"description": "unknown resident (send a profile with POST /recommendations for cold start)"},
+    422: {"description": "invalid parameter, named in the detail"},
+    503: {"description": "no model loaded yet (Retry-After)"},
+}
+_LOGGED = {LOGGED_HEADER: {"description": "false when the list could not be logged to the feedback store",
+                           "schema": {"type": "string", "enum": ["true", "false"]}}}
+
+
+@router.get("/{resident_id}", response_model=RecommendationListPublic, summary="Ranked services for one resident",
+            responses={**_ERRORS, 200: {"headers": _LOGGED}})
+def recommend_one(
+    resident_id: Annotated[str, Path(min_length=1, max_length=MAX_ID, description="pseudonymous resident id")],
+    served: ServedModelDep, request: Request, response: Response,
+    k: Annotated[int, Query(ge=1, le=50, description="list length")] = 10,
+    channel: Annotated[Literal["online", "offline"] | None, Query(description="only services usable so")] = None,
+    community: Annotated[str | None, Query(min_length=1, max_length=MAX_ID,
+                                           description="only services offered in this community")] = None,
+    time: Annotated[datetime | None, Query(description="only services open then (ISO 8601)")] = None,
+) -> RecommendationListPublic:
+    """A resident's top-``k`` services with scores and explanations (English and Chinese)."""
+    context = RequestContext(channel, community, to_local(time) if time else None)
+    lists = _lists(served, [resident_id], k, context, {})
+    response.headers[LOGGED_HEADER] = str(_log(request, lists)).lower()
+    return lists[0]
+
+
+@router.post("", response_model=RecommendationBatchPublic, summary="Ranked services for several residents",
+             responses={**_ERRORS, 200: {"headers": _LOGGED}, 400: {"description": "the body is not UTF-8 JSON"}})
+def recommend_many(body: RecommendationBatchIn, served: ServedModelDep, request: Request,
+                   response: Response) -> RecommendationBatchPublic:
+    """Lists for up to 100 residents; residents the model has not seen are ranked from their ``profiles``."""
+    _check_unique(body)
+    context = RequestContext(body.channel, body.community, to_local(body.time) if body.time else None)
+    profiles = {p.resident_id: p for p in body.profiles}
+    lists = _lists(served, body.residents, body.k, context, profiles)
+    response.headers[LOGGED_HEADER] = str(_log(request, lists)).lower()
+    return RecommendationBatchPublic(data=lists, count=len(lists))
+
+
+def _lists(served: ServedModel, resident_ids: list[str], k: int, context: RequestContext,
+           profiles: dict[str, ResidentProfileIn]) -> list[RecommendationListPublic]:
+    frame = pd.DataFrame([p.model_dump() for p in profiles.values()]) if profiles else None
+    try:
+        answers = served.recommend(resident_ids, k, context, frame)
+    except UnknownResidentError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except LinliDataError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"invalid resident profile: {exc}") from exc
+    out = []
+    for resident, (picks, cold) in zip(resident_ids, answers, strict=True):
+        items = [_item(served, rank, pick) for rank, pick in enumerate(picks, start=1)]
+        out.append(RecommendationListPublic(request_id=str(uuid.uuid4()), resident_id=resident,
+                                            model_version=served.version, variant=served.variant, cold_start=cold,
+                                            data=items, count=len(items)))
+    return out
+
+
+def _item(served: ServedModel, rank: int, pick: Pick) -> RecommendationPublic:
+    catalog, s = served.catalog, pick.service
+    return RecommendationPublic(rank=rank, service_id=catalog.ids[s], category=catalog.categories[s],
+                                name_zh=catalog.names_zh[s], name_en=catalog.names_en[s], channel=catalog.channels[s],
+                                score=pick.score, explanation=pick.explanation, explanation_zh=pick.explanation_zh)
+
+
+def _log(request: Request, lists: list[RecommendationListPublic]) -> bool:
+    """Log the lists durably; ``False`` (and a warning) when the store cannot take them."""
+    served = [ServedList(request_id=x.request_id, resident_id=x.resident_id, model_version=x.model_version,
+                         variant=x.variant,
+                         items=[ServedItem(service_id=i.service_id, position=i.rank, score=i.score) for i in x.data])
+              for x in lists]
+    durable = request.app.state.settings.served_log_durable
+    try:
+        store = ready_store(request)
+        with one_writer(request):
+            store.log_served_many(served, durable=durable)
+    except StoreUnavailableError as exc:
+        logger.warning("served %d list(s) without logging them: %s", len(served), exc)
+        return False
+    except Exception:  # a list is served even when logging breaks; the error is logged in full
+        logger.exception("served %d list(s) without logging them", len(served))
+        return False
+    return True
+
+
+def _check_unique(body: RecommendationBatchIn) -> None:
+    for name, ids in (("residents", body.residents), ("profiles", [p.resident_id for p in body.profiles])):
+        repeated = sorted({r for r in ids if ids.count(r) > 1})
+        if repeated:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                f"{name} names resident {', '.join(map(repr, repeated[:5]))} more than once")
+    strangers = [p.resident_id for p in body.profiles if p.resident_id not in set(body.residents)]
+    if strangers:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"profiles name resident {', '.join(map(repr, strangers[:5]))} not in residents")

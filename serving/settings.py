@@ -1,0 +1,107 @@
+"""Settings of the recommendation API, read from ``LINLI_*`` environment variables (or a ``.env`` file).
+
+``serving`` never imports ``linli``; the names below match :mod:`linli.settings` where they overlap
+(``LINLI_DATA_DIR``, ``LINLI_MLFLOW_TRACKING_URI`` / ``MLFLOW_TRACKING_URI``, ``LINLI_MODEL_NAME``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServingSettings(BaseSettings):
+    """Runtime settings of ``linli serve``; every field can be set as ``LINLI_<FIELD>``.
+
+    Attributes
+    ----------
+    data_dir : Path
+        Where the default MLflow store, feedback database and precomputed-list cache live.
+    mlflow_tracking_uri : str, optional
+        MLflow tracking and registry URI (``LINLI_MLFLOW_TRACKING_URI`` or ``MLFLOW_TRACKING_URI``); default
+        ``sqlite:///<data_dir>/mlflow.db``. No MLflow server is needed.
+    model_name : str
+        Registered model name.
+    model_alias : str
+        Alias whose version serves (``champion``); also the ``variant`` reported with every list.
+    database_url : str, optional
+        Feedback store URL (``LINLI_DATABASE_URL``); default ``sqlite:///<data_dir>/feedback.db``.
+    api_keys : SecretStr, optional
+        ``role:key`` pairs separated by commas, e.g. ``platform:K1,planner:K2,admin:K3``.
+    api_keys_file : Path, optional
+        A file with one ``role:key`` per line (``#`` comments); its keys are added to ``api_keys``.
+    api_docs : bool
+        Serve ``/docs`` and ``/redoc``. ``/openapi.json`` is always served (it holds no data).
+    max_body_bytes : int
+        Largest request body accepted; larger ones get 413.
+    retry_after_seconds : int
+        ``Retry-After`` sent with 503 answers.
+    served_log_durable : bool
+        Flush every served-list log to disk before answering. ``False`` keeps the log through a crash of the
+        server process (not of the machine) and saves a disk flush per request. Feedback is always flushed.
+    precompute_k : int
+        Length of the list precomputed for every known resident at load; requests with a larger ``k`` are
+        computed on demand (slower).
+    precompute_batch : int
+        Residents per ``recommend`` call while precomputing.
+    precompute_workers : int, optional
+        Processes that precompute in parallel; ``None`` picks one per core for large bundles, 1 means in-process.
+    cache_dir : Path, optional
+        Where precomputed lists are kept per model version, so a restart or reload of a known version is fast;
+        default ``<data_dir>/serving-cache``. Set ``LINLI_CACHE_ENABLED=false`` to turn the cache off.
+    cache_enabled : bool
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LINLI_", env_file=".env", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Path("data")
+    mlflow_tracking_uri: str | None = Field(
+        None, validation_alias=AliasChoices("LINLI_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI", "mlflow_tracking_uri"))
+    model_name: str = "linli-recommender"
+    model_alias: str = "champion"
+    database_url: str | None = None
+    api_keys: SecretStr | None = None
+    api_keys_file: Path | None = None
+    api_docs: bool = True
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    retry_after_seconds: int = Field(5, ge=1)
+    served_log_durable: bool = True
+    precompute_k: int = Field(10, ge=1, le=50)
+    precompute_batch: int = Field(1000, ge=1)
+    precompute_workers: int | None = Field(None, ge=1)
+    cache_dir: Path | None = None
+    cache_enabled: bool = True
+
+    def tracking_uri(self) -> str:
+        """The MLflow tracking URI in force (the SQLite default under ``data_dir`` when unset)."""
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+
+    def store_url(self) -> str:
+        """The feedback store URL in force (``sqlite:///<data_dir>/feedback.db`` when unset)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'feedback.db').resolve()}"
+
+    def lists_cache(self) -> Path | None:
+        """Folder of the precomputed-list cache, or ``None`` when the cache is off."""
+        if not self.cache_enabled:
+            return None
+        return self.cache_dir or self.data_dir / "serving-cache"
+
+    def workers_for(self, residents: int) -> int:
+        """Precompute processes for a bundle of ``residents`` (see ``precompute_workers``)."""
+        if self.precompute_workers is not None:
+            return self.precompute_workers
+        if residents < 10 * self.precompute_batch:
+            return 1
+        return max(1, min(os.cpu_count() or 1, 4))
+
+
+def get_settings() -> ServingSettings:
+    """Settings as the environment says now."""
+    return ServingSettings()

@@ -1,0 +1,160 @@
+"""Serving fixtures: a registry with two trained versions, a loaded model shared by the in-process tests,
+an API client per test with its own feedback database, and real uvicorn servers on loopback ports."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from mlflow import MlflowClient
+
+from features import Dataset
+from recommenders.hybrid import HybridConfig
+from recommenders.ranker import RankerConfig
+from serving.model_holder import ModelHolder
+from serving.settings import ServingSettings
+from serving.store import FeedbackStore
+from training.config import TrainConfig
+from training.retrain import train
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # starlette's note about httpx in its test client
+    from fastapi.testclient import TestClient
+
+from serving.app import create_app
+
+MODEL = "linli-test-recommender"
+KEYS = {"platform": "platform-key-0123456789", "planner": "planner-key-0123456789", "admin": "admin-key-0123456789"}
+API_KEYS = ",".join(f"{role}:{key}" for role, key in KEYS.items())
+
+
+def headers(role: str) -> dict[str, str]:
+    """The ``X-API-Key`` header of a role."""
+    return {"X-API-Key": KEYS[role]}
+
+
+@dataclass(frozen=True)
+class Registry:
+    """A throw-away MLflow registry with versions 1 and 2 of :data:`MODEL`; ``champion`` → 1."""
+
+    tracking_uri: str
+    cache_dir: Path
+    client: MlflowClient
+
+    def set_champion(self, version: str) -> None:
+        """Point ``champion`` at ``version``."""
+        self.client.set_registered_model_alias(MODEL, "champion", version)
+
+
+@pytest.fixture(scope="session")
+def registry(dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Registry:
+    """Two versions trained on the session community (seeds 1 and 2); champion → version 1."""
+    folder = tmp_path_factory.mktemp("registry")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    for seed in (1, 2):
+        config = TrainConfig(seed=seed, single_models=("popular",),
+                             hybrid=HybridConfig(seed=seed, ranker=RankerConfig(n_estimators=60)))
+        train(dataset, tracking_uri=uri, model_name=MODEL, config=config, artifact_location=(folder / "art").as_uri())
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    result = Registry(uri, folder / "lists-cache", client)
+    result.set_champion("1")
+    return result
+
+
+def make_settings(registry: Registry, data_dir: Path, **overrides: object) -> ServingSettings:
+    """Settings for a test API over ``registry`` (precomputed lists cached for the whole session)."""
+    values: dict[str, object] = {"data_dir": data_dir, "mlflow_tracking_uri": registry.tracking_uri,
+                                 "model_name": MODEL, "api_keys": API_KEYS, "cache_dir": registry.cache_dir,
+                                 "precompute_workers": 1}
+    return ServingSettings(**(values | overrides))
+
+
+@pytest.fixture(scope="session")
+def holder(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> ModelHolder:
+    """Version 1, loaded once and shared by the in-process API tests (they never reload it)."""
+    loaded = ModelHolder(make_settings(registry, tmp_path_factory.mktemp("holder")))
+    loaded.load()
+    return loaded
+
+
+@pytest.fixture
+def settings(registry: Registry, tmp_path: Path) -> ServingSettings:
+    """Settings with this test's own data folder (and so its own feedback database)."""
+    return make_settings(registry, tmp_path)
+
+
+@pytest.fixture
+def client(settings: ServingSettings, holder: ModelHolder) -> Iterator[TestClient]:
+    """The API on the shared model with a fresh SQLite feedback store."""
+    with TestClient(create_app(settings, holder=holder)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def store(settings: ServingSettings) -> FeedbackStore:
+    """The feedback store :func:`client` writes to."""
+    return FeedbackStore(settings.store_url())
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A uvicorn process serving the API."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+@contextmanager
+def run_server(settings: ServingSettings, ready_timeout: float = 180) -> Iterator[Server]:
+    """Start ``uvicorn serving.app:create_app --factory`` with ``settings`` as environment; wait for ``/ready``."""
+    port = free_port()
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "LINLI_DATA_DIR": str(settings.data_dir),
+           "LINLI_MLFLOW_TRACKING_URI": settings.tracking_uri(), "LINLI_MODEL_NAME": settings.model_name,
+           "LINLI_API_KEYS": API_KEYS, "LINLI_CACHE_DIR": str(settings.cache_dir),
+           "LINLI_DATABASE_URL": settings.store_url(), "LINLI_PRECOMPUTE_WORKERS": "1"}
+    log = Path(settings.data_dir) / f"server-{port}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "uvicorn", "serving.app:create_app", "--factory",
+                                    "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+                                   env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = Server(f"http://127.0.0.1:{port}", process, log)
+    try:
+        deadline = time.monotonic() + ready_timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited ({process.returncode}): {log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{server.url}/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server not ready after {ready_timeout} s: {log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

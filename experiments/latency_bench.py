@@ -30,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,17 @@ def server(env: dict[str, str], ready_timeout: float = 3600) -> Iterator[dict[st
         proc.wait(30)
 
 
+def _run_threads(work: Callable[[], None], concurrency: int) -> float:
+    """Run ``work`` in ``concurrency`` threads at once; return the wall seconds until all finished."""
+    started = time.perf_counter()
+    threads = [threading.Thread(target=work) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
 def _percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
@@ -145,13 +156,7 @@ def throughput(url: str, residents: list[str], seconds: float, concurrency: int)
             served.extend(local_s)
             errors[0] += local_e
 
-    started = time.perf_counter()
-    threads = [threading.Thread(target=work) for _ in range(concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - started
+    wall = _run_threads(work, concurrency)
     return {"concurrency": concurrency, "seconds": round(wall, 1), "requests": len(times), "errors": errors[0],
             "requests_per_s": round(len(times) / wall, 1), **_percentiles(times), "_served": served}
 
@@ -179,13 +184,7 @@ def feedback(url: str, served: list[tuple[str, str, str]], events: int, batch: i
                     else:
                         errors[0] += 1
 
-    started = time.perf_counter()
-    threads = [threading.Thread(target=work) for _ in range(concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - started
+    wall = _run_threads(work, concurrency)
     return {"batch": batch, "concurrency": concurrency, "acknowledged": acknowledged[0], "errors": errors[0],
             "seconds": round(wall, 2), "events_per_s": round(acknowledged[0] / wall, 1)}
 

@@ -199,6 +199,7 @@ class HybridRecommender(Recommender):
             return self.pipeline_.resident_features(ids)[columns]
         fresh = self.pipeline_.transform_resident_profile(profile_rows)
         known = self.pipeline_.resident_features(ids[internal >= 0])
+        fresh = fresh[~fresh.index.isin(known.index)]  # a known resident's own history wins over a sent profile
         return pd.concat([known, fresh])[columns].loc[ids]
 
     def _result(self, ids: np.ndarray, scores: np.ndarray, chosen: np.ndarray, features: pd.DataFrame,

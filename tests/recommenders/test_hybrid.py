@@ -100,3 +100,15 @@ def test_every_ranker_feature_has_a_readable_label(name: str, english: str) -> N
 
     en, zh = feature_label(name)
     assert en == english and zh and "_" not in zh
+
+
+def test_a_profile_sent_for_a_known_resident_does_not_override_their_history(hybrid: HybridRecommender,
+                                                                              dataset: Dataset) -> None:
+    known = dataset.residents.iloc[[0]].copy()
+    newcomer = known.assign(**{C.RESIDENT: "NEW-9"})
+    profiles = pd.concat([known, newcomer], ignore_index=True)
+    ids = [known[C.RESIDENT].iloc[0], "NEW-9"]
+    with_profiles = hybrid.recommend(ids, k=5, profile_rows=profiles)
+    alone = hybrid.recommend(ids[:1], k=5)
+    pd.testing.assert_frame_equal(with_profiles[with_profiles[C.RESIDENT] == ids[0]].reset_index(drop=True), alone)
+    assert (with_profiles[C.RESIDENT] == "NEW-9").sum() == 5

@@ -69,36 +69,49 @@ class Explainer:
         pandas.DataFrame
             Columns ``en`` and ``zh``, aligned with ``features``.
         """
-        contributions = self.ranker.contributions(features)
-        top = np.argsort(-contributions.to_numpy(), axis=1)[:, :4]
-        names = np.asarray(contributions.columns)
+        contributions = self.ranker.contributions(features).to_numpy()
+        labels = [feature_label(str(name)) for name in self.ranker.feature_names_]
+        top = np.argsort(-contributions, axis=1, kind="stable")[:, :4]
+        positive = np.take_along_axis(contributions, top, axis=1) > 0
+        reasons = _reasons(features)
         en: list[str] = []
         zh: list[str] = []
-        for i in range(len(features)):
-            row = features.iloc[i]
-            reasons = _reasons(row)
+        for i, row_reasons in enumerate(reasons):
             factors: list[tuple[str, str]] = []
-            for name in names[top[i]]:
-                label = feature_label(str(name))
-                if label not in factors and contributions.iat[i, contributions.columns.get_loc(name)] > 0:
-                    factors.append(label)
+            for j, is_positive in zip(top[i], positive[i], strict=True):
+                if is_positive and labels[j] not in factors:
+                    factors.append(labels[j])
             factors = factors[:2]
-            en.append("; ".join([r[0] for r in reasons] + ([f"key factors: {', '.join(f[0] for f in factors)}"]
-                                                            if factors else [])))
-            zh.append("；".join([r[1] for r in reasons] + ([f"主要依据：{'、'.join(f[1] for f in factors)}"]
-                                                          if factors else [])))
+            en.append("; ".join([r[0] for r in row_reasons] + ([f"key factors: {', '.join(f[0] for f in factors)}"]
+                                                                if factors else [])))
+            zh.append("；".join([r[1] for r in row_reasons] + ([f"主要依据：{'、'.join(f[1] for f in factors)}"]
+                                                              if factors else [])))
         return pd.DataFrame({"en": en, "zh": zh}, index=features.index)
 
 
-def _reasons(row: pd.Series) -> list[tuple[str, str]]:
-    reasons: list[tuple[str, str]] = []
-    used = row.get("x.pair_n_events", 0.0)
-    if used and used > 0:
-        reasons.append((f"you have used it before ({int(used)} events)", f"您曾使用过（{int(used)}次记录）"))
-    if row.get("persona_popular_rank", 99) <= 3:
-        reasons.append(("popular with residents like you", "与您情况相似的居民常用"))
-    elif min(row.get("als_rank", 99), row.get("item_knn_rank", 99), row.get("ease_rank", 99)) <= 3:
-        reasons.append(("residents with similar habits use it", "习惯相似的居民也在使用"))
-    if not reasons and row.get("x.community_popularity", 0.0) >= 0.1:
-        reasons.append(("widely used in your community", "本社区居民广泛使用"))
-    return reasons[:2]
+def _column(features: pd.DataFrame, name: str, default: float) -> np.ndarray:
+    if name not in features.columns:
+        return np.full(len(features), default)
+    return np.nan_to_num(features[name].to_numpy(dtype=np.float64), nan=default)
+
+
+def _reasons(features: pd.DataFrame) -> list[list[tuple[str, str]]]:
+    """Up to two checkable reasons per row: past use, same persona or similar habits, the community."""
+    used = _column(features, "x.pair_n_events", 0.0)
+    persona = _column(features, "persona_popular_rank", 99.0) <= 3
+    similar = ~persona & (np.minimum.reduce([_column(features, f"{g}_rank", 99.0)
+                                             for g in ("als", "item_knn", "ease")]) <= 3)
+    community = (used <= 0) & ~persona & ~similar & (_column(features, "x.community_popularity", 0.0) >= 0.1)
+    out: list[list[tuple[str, str]]] = []
+    for i in range(len(features)):
+        row: list[tuple[str, str]] = []
+        if used[i] > 0:
+            row.append((f"you have used it before ({int(used[i])} events)", f"您曾使用过（{int(used[i])}次记录）"))
+        if persona[i]:
+            row.append(("popular with residents like you", "与您情况相似的居民常用"))
+        elif similar[i]:
+            row.append(("residents with similar habits use it", "习惯相似的居民也在使用"))
+        if community[i]:
+            row.append(("widely used in your community", "本社区居民广泛使用"))
+        out.append(row[:2])
+    return out

@@ -49,15 +49,43 @@ def candidate_mask(scores: dict[str, np.ndarray], per_generator: int) -> np.ndar
     return mask
 
 
+def resident_table(pipeline: FeaturePipeline, resident_ids: np.ndarray, known: np.ndarray,
+                   profile_rows: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Resident features of ``resident_ids`` in order: fitted ones for ``known`` residents, profile-derived
+    (static features only) for the others, whose rows must be in ``profile_rows``.
+
+    A known resident's own history wins over a profile sent for them.
+    """
+    if known.all():
+        return pipeline.resident_features(resident_ids)
+    out = pd.DataFrame(np.nan, index=pd.Index(resident_ids), columns=pipeline.feature_names("resident"))
+    if known.any():
+        out.loc[resident_ids[known]] = pipeline.resident_features(resident_ids[known]).to_numpy()
+    fresh = pipeline.transform_resident_profile(profile_rows)
+    missing = resident_ids[~known]
+    out.loc[missing, fresh.columns] = fresh.loc[missing].to_numpy()
+    return out
+
+
 def candidate_rows(
     pipeline: FeaturePipeline,
     resident_ids: np.ndarray,
     service_ids: np.ndarray,
     mask: np.ndarray,
     scores: dict[str, np.ndarray],
+    resident: pd.DataFrame,
+    cross_all: pd.DataFrame | None = None,
     profile_rows: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Feature rows of the candidates, sorted by resident (so each resident is one ranker group).
+
+    Parameters
+    ----------
+    resident : pandas.DataFrame
+        :func:`resident_table` of ``resident_ids``.
+    cross_all : pandas.DataFrame, optional
+        Cross features of every (resident, service) pair in row-major order, when the caller has them
+        anyway (serving needs them for the rules); otherwise only the candidates' are computed.
 
     Returns
     -------
@@ -67,15 +95,13 @@ def candidate_rows(
         Resident row (0..n-1) and service column (0..m-1) of every feature row.
     """
     rows, cols = np.nonzero(mask)
-    pairs = pd.DataFrame({C.RESIDENT: resident_ids[rows], C.SERVICE: service_ids[cols]})
     parts: dict[str, np.ndarray] = {name: value[rows, cols] for name, value in generator_features(scores).items()}
-    known = np.asarray([r in pipeline.resident_ids_ for r in resident_ids]) if profile_rows is not None else None
-    if known is None or known.all():
-        resident = pipeline.resident_features(resident_ids)
-    else:
-        resident = _mixed_resident_features(pipeline, resident_ids, known, profile_rows)
     service = pipeline.service_features(service_ids)
-    cross = pipeline.cross_features(pairs, profile_rows=profile_rows)
+    if cross_all is None:
+        pairs = pd.DataFrame({C.RESIDENT: resident_ids[rows], C.SERVICE: service_ids[cols]})
+        cross = pipeline.cross_features(pairs, profile_rows=profile_rows)
+    else:
+        cross = cross_all.iloc[rows * len(service_ids) + cols]
     frame = pd.concat([
         pd.DataFrame(parts),
         pd.DataFrame(resident.to_numpy(dtype=np.float64)[rows], columns=resident.columns),
@@ -83,15 +109,3 @@ def candidate_rows(
         pd.DataFrame(cross.to_numpy(dtype=np.float64), columns=[f"x.{c}" for c in cross.columns]),
     ], axis=1)
     return frame.astype(np.float32), rows, cols
-
-
-def _mixed_resident_features(pipeline: FeaturePipeline, resident_ids: np.ndarray, known: np.ndarray,
-                             profile_rows: pd.DataFrame) -> pd.DataFrame:
-    columns = pipeline.feature_names("resident")
-    out = pd.DataFrame(np.nan, index=pd.Index(resident_ids), columns=columns)
-    if known.any():
-        out.loc[resident_ids[known]] = pipeline.resident_features(resident_ids[known]).to_numpy()
-    fresh = pipeline.transform_resident_profile(profile_rows)
-    missing = resident_ids[~known]
-    out.loc[missing, fresh.columns] = fresh.loc[missing].to_numpy()
-    return out

@@ -21,7 +21,7 @@ from features.dataset import Dataset
 from features.feature_registry import FeatureSet
 from features.pipeline import FeaturePipeline
 from recommenders.base import RANK, SCORE, Recommender, RecommenderConfig
-from recommenders.candidates import candidate_mask, candidate_rows
+from recommenders.candidates import candidate_mask, candidate_rows, resident_table
 from recommenders.errors import NotEnoughHistoryError
 from recommenders.explanations import Explainer
 from recommenders.ranker import LambdaRanker, RankerConfig
@@ -108,7 +108,7 @@ class HybridRecommender(Recommender):
             residents = rng.choice(residents, self.config.max_label_residents, replace=False)
         internal = np.sort(self.resident_ids_.to_internal(residents))
         ids = self.resident_ids_.to_external(internal)
-        features, rows, cols = self._candidates(internal, ids)
+        features, rows, cols, _ = self._candidates(internal, ids)
         key = pd.Series(labels["relevance"].to_numpy(),
                         index=pd.MultiIndex.from_arrays([labels[C.RESIDENT], labels[C.SERVICE]]))
         service_ids = self.service_ids_.external.to_numpy()
@@ -131,24 +131,28 @@ class HybridRecommender(Recommender):
             scores[name] = matrix
         return scores
 
-    def _candidates(self, internal: np.ndarray, ids: np.ndarray, profile_rows: pd.DataFrame | None = None
-                    ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    def _candidates(self, internal: np.ndarray, ids: np.ndarray, profile_rows: pd.DataFrame | None = None,
+                    cross_all: pd.DataFrame | None = None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray,
+                                                                    pd.DataFrame]:
+        """Candidate feature rows (with their resident row and service column) and the resident table."""
         scores = self._generator_scores(internal, profile_rows, ids)
         mask = candidate_mask(scores, self.config.candidates_per_generator)
-        return candidate_rows(self.pipeline_, ids, self.service_ids_.external.to_numpy(), mask, scores,
-                              profile_rows)
+        resident = resident_table(self.pipeline_, ids, internal >= 0, profile_rows)
+        features, rows, cols = candidate_rows(self.pipeline_, ids, self.service_ids_.external.to_numpy(), mask,
+                                              scores, resident, cross_all, profile_rows)
+        return features, rows, cols, resident
 
     def _score(self, residents: np.ndarray) -> np.ndarray:
         ids = self.resident_ids_.to_external(residents)
-        return self._ranked(residents, ids)[0]
+        return self._ranked(self._candidates(residents, ids)[:3], len(ids))
 
-    def _ranked(self, internal: np.ndarray, ids: np.ndarray, profile_rows: pd.DataFrame | None = None
-                ) -> tuple[np.ndarray, pd.DataFrame, np.ndarray, np.ndarray]:
-        features, rows, cols = self._candidates(internal, ids, profile_rows)
-        scores = np.full((len(ids), len(self.service_ids_)), -np.inf)
+    def _ranked(self, candidates: tuple[pd.DataFrame, np.ndarray, np.ndarray], n: int) -> np.ndarray:
+        """Ranker scores as a (residents × services) matrix; −inf for non-candidates."""
+        features, rows, cols = candidates
+        scores = np.full((n, len(self.service_ids_)), -np.inf)
         if len(features):
             scores[rows, cols] = self.ranker_.predict(features)
-        return scores, features, rows, cols
+        return scores
 
     # ----- public API -----------------------------------------------------------------------------------
     def recommend(self, resident_ids: pd.Series | np.ndarray | list[str], k: int = 10, *,
@@ -180,27 +184,17 @@ class HybridRecommender(Recommender):
             raise ValueError(f"k must be ≥ 1, got {k}")
         ids = np.asarray(resident_ids, dtype=object)
         internal = self.resident_ids_.to_internal(ids, strict=profile_rows is None)
-        scores, features, rows, cols = self._ranked(internal, ids, profile_rows)
+        pairs = pd.DataFrame({C.RESIDENT: np.repeat(ids, len(self.service_ids_)),
+                              C.SERVICE: np.tile(self.service_ids_.external.to_numpy(), len(ids))})
+        cross = self.pipeline_.cross_features(pairs, profile_rows=profile_rows)  # every pair: the rules need them
+        features, rows, cols, resident = self._candidates(internal, ids, profile_rows, cross)
+        scores = self._ranked((features, rows, cols), len(ids))
         if exclude_seen:
             seen = self.history_[np.maximum(internal, 0)].toarray() > 0
             scores[seen & (internal >= 0)[:, None]] = -np.inf
-        pairs = pd.DataFrame({C.RESIDENT: np.repeat(ids, len(self.service_ids_)),
-                              C.SERVICE: np.tile(self.service_ids_.external.to_numpy(), len(ids))})
-        rule_cross = self.pipeline_.cross_features(pairs, profile_rows=profile_rows)
-        rule_residents = self._resident_rule_features(ids, internal, profile_rows)
-        allowed = self.rules_.allowed(rule_cross, scores.shape)
-        chosen, key = self.rules_.select(scores, allowed, rule_residents, rule_cross, k)
+        allowed = self.rules_.allowed(cross, scores.shape)
+        chosen, key = self.rules_.select(scores, allowed, resident[list(RULE_RESIDENT_FEATURES)], cross, k)
         return self._result(ids, key, chosen, features, rows, cols, explain)
-
-    def _resident_rule_features(self, ids: np.ndarray, internal: np.ndarray,
-                                profile_rows: pd.DataFrame | None) -> pd.DataFrame:
-        columns = list(RULE_RESIDENT_FEATURES)
-        if (internal >= 0).all():
-            return self.pipeline_.resident_features(ids)[columns]
-        fresh = self.pipeline_.transform_resident_profile(profile_rows)
-        known = self.pipeline_.resident_features(ids[internal >= 0])
-        fresh = fresh[~fresh.index.isin(known.index)]  # a known resident's own history wins over a sent profile
-        return pd.concat([known, fresh])[columns].loc[ids]
 
     def _result(self, ids: np.ndarray, scores: np.ndarray, chosen: np.ndarray, features: pd.DataFrame,
                 rows: np.ndarray, cols: np.ndarray, explain: bool) -> pd.DataFrame:

@@ -112,7 +112,7 @@ def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: Train
     if champion_version is not None:
         decision.reasons.insert(0, f"compared with champion version {champion_version}")
     with mlflow.start_run() as run:
-        _log_run(cfg, hybrid, dataset, split, metrics, decision, seconds)
+        _log_run(cfg, bundle, dataset, split, metrics, decision, seconds)
         version = log_bundle(bundle, model_name)
         client.set_registered_model_alias(model_name, CHAMPION if decision.promoted else CHALLENGER, version.version)
         mlflow.set_tag("linli.model_version", version.version)
@@ -123,11 +123,12 @@ def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: Train
                        test_window=[str(split.test_start), str(split.end)], seconds=seconds)
 
 
-def _log_run(cfg: TrainConfig, hybrid: HybridRecommender, dataset: Dataset, split: Any,
+def _log_run(cfg: TrainConfig, bundle: ModelBundle, dataset: Dataset, split: Any,
              metrics: dict[str, dict[str, Any]], decision: Decision, seconds: dict[str, float]) -> None:
+    hybrid = bundle.model
     params = {**hybrid.get_params(), **hybrid.part_params(), "test_weeks": cfg.test_weeks, "k": cfg.k, "seed": cfg.seed,
               "single_models": ",".join(cfg.single_models), "gate.persona_tolerance": cfg.gate.persona_tolerance,
-              "data.fingerprint": dataset.fingerprint(), "data.residents": len(dataset.residents),
+              "data.fingerprint": bundle.data_fingerprint, "data.residents": len(dataset.residents),
               "data.interactions": len(dataset.interactions), "split.test_start": str(split.test_start),
               "split.end": str(split.end)}
     mlflow.log_params({k: str(v)[:500] for k, v in params.items()})

@@ -13,11 +13,18 @@ import pytest
 from features.sources import load_folder
 
 
+def _user_env(*also_unset: str) -> dict[str, str]:
+    """This process's environment as a user's shell would have it.
+
+    mlflow.set_tracking_uri() in other tests of this process exports MLFLOW_*_URI; a user's shell has none.
+    """
+    unset = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", *also_unset)
+    return {k: v for k, v in os.environ.items() if not k.startswith(unset)}
+
+
 def _linli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    # mlflow.set_tracking_uri() in other tests of this process exports MLFLOW_*_URI: a user's shell has none
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"))}
     return subprocess.run([sys.executable, "-m", "linli", *args], capture_output=True, text=True, timeout=300,
-                          env={**clean, **(env or {})})
+                          env={**_user_env(), **(env or {})})
 
 
 def test_generate_writes_the_tables_the_loader_reads(tmp_path: Path) -> None:
@@ -130,10 +137,9 @@ def test_demo_ends_with_the_api_serving_the_champion(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI",
-                                                                      "LINLI_API_KEYS"))}
     process = subprocess.Popen([sys.executable, "-m", "linli", "demo", "--residents", "1200", "--seed", "4",
-                                "--port", str(port)], env={**clean, "LINLI_DATA_DIR": str(tmp_path)},
+                                "--port", str(port)],
+                               env={**_user_env("LINLI_API_KEYS"), "LINLI_DATA_DIR": str(tmp_path)},
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 240

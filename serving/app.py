@@ -23,7 +23,8 @@ from fastapi.responses import JSONResponse, Response
 from serving.auth import ApiKeys
 from serving.feedback_models import MAX_BATCH
 from serving.model_holder import ModelHolder, ModelLoadError
-from serving.routes import feedback, health, models, recommendations, residents, segments
+from serving.planner.session import Sessions
+from serving.routes import feedback, health, models, planner, recommendations, residents, segments
 from serving.settings import ServingSettings, get_settings
 from serving.store import (
     DuplicateRequestError,
@@ -86,13 +87,14 @@ def create_app(settings: ServingSettings | None = None, *, holder: ModelHolder |
                   max_body_size=settings.max_body_bytes)
     app.state.settings = settings
     app.state.api_keys = keys
+    app.state.sessions = Sessions.from_settings(settings)
     app.state.holder = holder or ModelHolder(settings)
     app.state.store = store or FeedbackStore(settings.store_url())
     app.state.write_lock = threading.Lock() if app.state.store.url.startswith("sqlite") else None
     app.state.store_ready = False
     app.state.store_lock = threading.Lock()
     app.state.load_on_start = load_on_start
-    for module in (recommendations, feedback, residents, segments, models, health):
+    for module in (recommendations, feedback, residents, segments, planner, models, health):
         app.include_router(module.router)
     _add_error_handlers(app, settings)
     return app
@@ -100,7 +102,7 @@ def create_app(settings: ServingSettings | None = None, *, holder: ModelHolder |
 
 def _load_quietly(holder: ModelHolder) -> None:
     try:
-        holder.load()
+        holder.load_all()
     except ModelLoadError:
         pass  # logged by the holder; /ready says why, POST /models/reload retries
     except Exception:

@@ -30,6 +30,7 @@ REQUEST_ID: Final = "request_id"
 MODEL_VERSION: Final = "model_version"
 VARIANT: Final = "variant"
 POSITION: Final = "position"
+PROPENSITY: Final = "propensity"
 SERVED_AT: Final = "served_at"
 RECEIVED_AT: Final = "received_at"
 
@@ -134,6 +135,10 @@ class ServedItem(BaseModel):
         Where it was shown; the API's rank (1 = top). Unique within a list.
     score : float
         The model's score for it.
+    propensity : float, optional
+        Probability that the serving policy put this service in this list (1 for a deterministic top-k
+        list; below 1 under exploration, see :mod:`serving.exploration`). Off-policy estimates weight clicks
+        by its inverse; ``None`` when unknown.
     """
 
     model_config = _FORBID
@@ -141,6 +146,7 @@ class ServedItem(BaseModel):
     service_id: Identifier
     position: int = Field(ge=0, le=MAX_SERVED_ITEMS)
     score: float
+    propensity: float | None = Field(default=None, gt=0, le=1)
 
 
 class ServedList(BaseModel):

@@ -28,6 +28,7 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
 from features.columns import Columns as C
+from serving.ab import in_challenger
 from serving.context import RequestContext, ServiceCatalog
 from serving.feedback_models import TIMEZONE
 from serving.precompute import precompute_all, rank_residents
@@ -137,7 +138,10 @@ class ServedModel:
 
 
 class ModelHolder:
-    """Loads the bundle of ``settings.model_alias`` and holds the one that serves.
+    """Loads the bundle of ``settings.model_alias`` and holds the one that serves, plus an A/B challenger.
+
+    With ``settings.challenger_share`` above 0 and a version under ``settings.challenger_alias`` loaded,
+    :meth:`for_resident` routes that share of residents (sticky, see :mod:`serving.ab`) to the challenger.
 
     Parameters
     ----------
@@ -148,6 +152,7 @@ class ModelHolder:
         self.settings = settings
         self.client = MlflowClient(tracking_uri=settings.tracking_uri(), registry_uri=settings.tracking_uri())
         self._current: ServedModel | None = None
+        self._challenger: ServedModel | None = None
         self._lock = threading.Lock()
         self.loading = False
         self.last_error: str | None = None
@@ -166,8 +171,37 @@ class ModelHolder:
         """Whether a model serves."""
         return self._current is not None
 
+    @property
+    def challenger(self) -> ServedModel | None:
+        """The A/B challenger when one is loaded and A/B is on (``challenger_share`` > 0)."""
+        return self._challenger if self.settings.challenger_share > 0 else None
+
+    def for_resident(self, resident_id: str, champion: ServedModel | None = None) -> ServedModel:
+        """The model that serves this resident: the challenger for its sticky share, else the champion.
+
+        Parameters
+        ----------
+        resident_id : str
+        champion : ServedModel, optional
+            The champion the request already holds (so a reload mid-request changes nothing); default
+            :attr:`current`.
+
+        Raises
+        ------
+        ModelNotLoadedError
+            If no champion is loaded yet.
+        """
+        champion, challenger = champion or self.current, self.challenger
+        if challenger is not None and in_challenger(resident_id, self.settings.challenger_share,
+                                                    self.settings.ab_salt):
+            return challenger
+        return champion
+
     def load(self, alias: str | None = None) -> ServedModel:
         """Load the version holding ``alias`` (default ``settings.model_alias``), validate it and swap it in.
+
+        The challenger alias (``settings.challenger_alias``) loads into the A/B slot; any other alias
+        replaces the model serving everyone else.
 
         Raises
         ------
@@ -182,10 +216,13 @@ class ModelHolder:
         self.loading = True
         try:
             served = self._build(alias or self.settings.model_alias)
-            self._current = served  # the swap: one reference assignment
+            if served.variant == self.settings.challenger_alias:
+                self._challenger = served
+            else:
+                self._current = served  # the swap: one reference assignment
             self.last_error = None
-            logger.info("serving %s version %s (%d residents precomputed)", self.settings.model_name,
-                        served.version, len(served.lists))
+            logger.info("serving %s version %s as %s (%d residents precomputed)", self.settings.model_name,
+                        served.version, served.variant, len(served.lists))
             return served
         except ModelLoadError as exc:
             self.last_error = str(exc)
@@ -195,6 +232,29 @@ class ModelHolder:
         finally:
             self.loading = False
             self._lock.release()
+
+    def load_all(self) -> ServedModel:
+        """Load the champion and, when A/B is on, the challenger (a missing or broken challenger is logged and
+        the champion serves everyone). Returns the champion.
+
+        Raises
+        ------
+        ReloadInProgressError, ModelLoadError
+            As :meth:`load`, for the champion.
+        """
+        champion = self.load()
+        if self.settings.challenger_share > 0:
+            try:
+                challenger = self.load(self.settings.challenger_alias)
+            except ModelLoadError as exc:
+                self._challenger = None
+                logger.warning("A/B is on but no challenger serves; the champion serves everyone: %s", exc)
+            else:
+                if challenger.version == champion.version:
+                    self._challenger = None
+                    logger.info("the challenger alias points at the champion (version %s): no A/B split",
+                                champion.version)
+        return champion
 
     def registry(self) -> tuple[list[ModelVersion], dict[str, str]]:
         """All registered versions of the model (newest first) and its aliases (alias → version)."""

@@ -198,8 +198,17 @@ class ServingPublic(BaseModel):
     list_length: int = Field(description="length of the precomputed lists; longer k is computed on demand")
 
 
+class ABPublic(BaseModel):
+    """How lists are split and explored."""
+
+    model_config = _OUT
+    challenger_share: float = Field(description="share of residents routed to the challenger (0: A/B off)")
+    challenger_alias: str
+    exploration_rate: float = Field(description="share of lists with one exploratory service (propensity logged)")
+
+
 class ModelsPublic(BaseModel):
-    """Registered versions (newest first) and the one serving."""
+    """Registered versions (newest first), the one serving everyone, and the A/B challenger."""
 
     model_config = _examples({"model_name": "linli-recommender", "count": 1, "serving": {
         "version": "3", "variant": "champion", "run_id": "a230f3ec", "loaded_at": "2026-11-29T15:00:00",
@@ -208,6 +217,8 @@ class ModelsPublic(BaseModel):
                   "serving": True, "served_lists": 1204, "feedback_events": 388}]})
     model_name: str
     serving: ServingPublic | None
+    challenger: ServingPublic | None = Field(None, description="the A/B challenger, when one serves")
+    ab: ABPublic | None = None
     data: list[ModelVersionPublic]
     count: int
 

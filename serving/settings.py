@@ -53,6 +53,24 @@ class ServingSettings(BaseSettings):
         Where precomputed lists are kept per model version, so a restart or reload of a known version is fast;
         default ``<data_dir>/serving-cache``. Set ``LINLI_CACHE_ENABLED=false`` to turn the cache off.
     cache_enabled : bool
+    session_secret : SecretStr, optional
+        Key that signs the planner page's session cookies; default a random one per process (sign-ins then
+        end when the server restarts). Set it when several server processes serve the page.
+    session_hours : float
+        How long a planner page sign-in lasts.
+    challenger_share : float
+        Share of residents (0–1) routed to the ``challenger`` alias when one is registered; the assignment is
+        sticky per resident (a hash of ``ab_salt`` and the resident id). 0 turns A/B off.
+    challenger_alias : str
+        Alias of the A/B challenger; its lists report this as their ``variant``.
+    ab_salt : str
+        Salt of the A/B assignment hash; change it to re-draw who sees the challenger.
+    exploration_rate : float
+        Share of known residents' lists (0–1) whose last place goes to a service drawn at random from the next
+        ``exploration_depth`` of their ranking, with each shown service's propensity logged, so a new model
+        can be judged off-policy before it serves anyone. 0 turns exploration off.
+    exploration_depth : int
+        How far past the list the exploratory service may come from.
     """
 
     model_config = SettingsConfigDict(env_prefix="LINLI_", env_file=".env", extra="ignore", populate_by_name=True)
@@ -74,6 +92,13 @@ class ServingSettings(BaseSettings):
     precompute_workers: int | None = Field(None, ge=1)
     cache_dir: Path | None = None
     cache_enabled: bool = True
+    session_secret: SecretStr | None = None
+    session_hours: float = Field(8.0, gt=0, le=24 * 30)
+    challenger_share: float = Field(0.0, ge=0, le=1)
+    challenger_alias: str = "challenger"
+    ab_salt: str = "linli-ab"
+    exploration_rate: float = Field(0.05, ge=0, le=1)
+    exploration_depth: int = Field(10, ge=1, le=40)
 
     def tracking_uri(self) -> str:
         """The MLflow tracking URI in force (the SQLite default under ``data_dir`` when unset)."""

@@ -110,6 +110,18 @@ class FeedbackStore:
                 if self.schema:
                     conn.execute(sa.schema.CreateSchema(self.schema, if_not_exists=True))
             self._tables.metadata.create_all(conn, checkfirst=True)
+            self._add_missing_columns(conn)
+
+    def _add_missing_columns(self, conn: sa.Connection) -> None:
+        """Bring a store made by an older Linli up to date: add nullable columns it lacks (rows are kept)."""
+        inspector = sa.inspect(conn)
+        for table in self._tables.metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name, schema=self.schema)}
+            for column in table.columns:
+                if column.name not in present and column.nullable:
+                    kind = column.type.compile(dialect=conn.dialect)
+                    name = f"{self.schema}.{table.name}" if self.schema else table.name
+                    conn.execute(sa.text(f"ALTER TABLE {name} ADD COLUMN {column.name} {kind}"))
 
     def log_served(self, served: ServedList, *, durable: bool = True) -> None:
         """Store one served list and its items; committed before returning.
@@ -221,7 +233,8 @@ class FeedbackStore:
         Returns
         -------
         pandas.DataFrame
-            request_id, resident_id, model_version, variant, served_at, position, service_id, score.
+            request_id, resident_id, model_version, variant, served_at, position, service_id, score,
+            propensity (NaN when the list was logged without one).
         """
         query = self._tables.served_query()
         if since is not None:

@@ -21,6 +21,7 @@ from serving.feedback_models import (
     MAX_ID,
     MODEL_VERSION,
     POSITION,
+    PROPENSITY,
     RECEIVED_AT,
     REQUEST_ID,
     SERVED_AT,
@@ -31,7 +32,8 @@ from serving.feedback_models import (
 EVENT_COLUMNS: Final = (C.RESIDENT, C.SERVICE, C.TIMESTAMP, C.EVENT, C.RATING, C.CHANNEL, C.COMMENT,
                         REQUEST_ID, MODEL_VERSION, VARIANT, RECEIVED_AT)
 #: Columns of :meth:`FeedbackStore.served`, in order.
-SERVED_COLUMNS: Final = (REQUEST_ID, C.RESIDENT, MODEL_VERSION, VARIANT, SERVED_AT, POSITION, C.SERVICE, SCORE)
+SERVED_COLUMNS: Final = (REQUEST_ID, C.RESIDENT, MODEL_VERSION, VARIANT, SERVED_AT, POSITION, C.SERVICE, SCORE,
+                         PROPENSITY)
 
 _ID = sa.String(MAX_ID)
 _RATE: Final = "rate"
@@ -64,6 +66,7 @@ class StoreTables:
             sa.Column(POSITION, sa.Integer, primary_key=True, autoincrement=False),
             sa.Column(C.SERVICE, _ID, nullable=False),
             sa.Column(SCORE, sa.Float, nullable=False),
+            sa.Column(PROPENSITY, sa.Float, nullable=True),
         )
         self.feedback_events = sa.Table(
             "feedback_events", self.metadata,
@@ -122,4 +125,5 @@ def typed_served(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
     frame[SERVED_AT] = pd.to_datetime(frame[SERVED_AT]).astype("datetime64[ns]")
     frame[POSITION] = frame[POSITION].astype("int64")
     frame[SCORE] = frame[SCORE].astype("float64")
+    frame[PROPENSITY] = pd.to_numeric(frame[PROPENSITY]).astype("float64")
     return frame

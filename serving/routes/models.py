@@ -17,7 +17,7 @@ from fastapi import APIRouter, Body, HTTPException, Request, status
 from serving.deps import AdminAccess, HolderDep, ready_store
 from serving.feedback_models import MODEL_VERSION, REQUEST_ID, TIMEZONE
 from serving.model_holder import ModelLoadError, ReloadInProgressError, ServedModel
-from serving.schemas import ModelsPublic, ModelVersionPublic, ReloadIn, ServingPublic
+from serving.schemas import ABPublic, ModelsPublic, ModelVersionPublic, ReloadIn, ServingPublic
 from serving.store import StoreUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -44,8 +44,12 @@ def list_models(holder: HolderDep, request: Request) -> ModelsPublic:
         serving=serving is not None and serving.version == str(v.version),
         served_lists=None if served_lists is None else served_lists.get(str(v.version), 0),
         feedback_events=None if events is None else events.get(str(v.version), 0)) for v in versions]
+    challenger = holder.challenger
+    settings = request.app.state.settings
+    ab = ABPublic(challenger_share=holder.settings.challenger_share, challenger_alias=holder.settings.challenger_alias,
+                  exploration_rate=settings.exploration_rate)
     return ModelsPublic(model_name=holder.settings.model_name, serving=_serving(serving) if serving else None,
-                        data=data, count=len(data))
+                        challenger=_serving(challenger) if challenger else None, ab=ab, data=data, count=len(data))
 
 
 @router.post("/reload", response_model=ServingPublic, summary="Load the version holding an alias and swap it in",
@@ -54,10 +58,11 @@ def list_models(holder: HolderDep, request: Request) -> ModelsPublic:
                                              "or another reload is running"}})
 def reload_model(holder: HolderDep, body: Annotated[ReloadIn | None, Body()] = None) -> ServingPublic:
     """Load, validate and precompute the new bundle, then swap it in atomically; in-flight requests finish on the
-    old one. Takes as long as the precomputation (seconds per thousand residents) unless the version is cached."""
+    old one. Takes as long as the precomputation (seconds per thousand residents) unless the version is cached.
+    Without an alias, the champion is reloaded and, when A/B is on, the challenger too."""
     previous = holder.current.version if holder.ready else None
     try:
-        served = holder.load(body.alias if body else None)
+        served = holder.load(body.alias) if body and body.alias else holder.load_all()
     except ReloadInProgressError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     except ModelLoadError as exc:

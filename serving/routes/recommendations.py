@@ -18,9 +18,10 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, st
 
 from features.errors import LinliDataError
 from serving.context import RequestContext
-from serving.deps import PlatformAccess, ServedModelDep, one_writer, ready_store
+from serving.deps import HolderDep, PlatformAccess, ServedModelDep, one_writer, ready_store
+from serving.exploration import Exploration
 from serving.feedback_models import MAX_ID, ServedItem, ServedList, to_local
-from serving.model_holder import ServedModel, UnknownResidentError
+from serving.model_holder import ModelHolder, ServedModel, UnknownResidentError
 from serving.ranked import Pick
 from serving.schemas import (
     RecommendationBatchIn,
@@ -49,7 +50,7 @@ _LOGGED = {LOGGED_HEADER: {"description": "false when the list could not be logg
             responses={**_ERRORS, 200: {"headers": _LOGGED}})
 def recommend_one(
     resident_id: Annotated[str, Path(min_length=1, max_length=MAX_ID, description="pseudonymous resident id")],
-    served: ServedModelDep, request: Request, response: Response,
+    served: ServedModelDep, holder: HolderDep, request: Request, response: Response,
     k: Annotated[int, Query(ge=1, le=50, description="list length")] = 10,
     channel: Annotated[Literal["online", "offline"] | None, Query(description="only services usable so")] = None,
     community: Annotated[str | None, Query(min_length=1, max_length=MAX_ID,
@@ -58,40 +59,59 @@ def recommend_one(
 ) -> RecommendationListPublic:
     """A resident's top-``k`` services with scores and explanations (English and Chinese)."""
     context = RequestContext(channel, community, to_local(time) if time else None)
-    lists = _lists(served, [resident_id], k, context, {})
+    lists = _lists(holder, served, [resident_id], k, context, {}, _exploration(request))
     response.headers[LOGGED_HEADER] = str(_log(request, lists)).lower()
-    return lists[0]
+    return lists[0][0]
 
 
 @router.post("", response_model=RecommendationBatchPublic, summary="Ranked services for several residents",
              responses={**_ERRORS, 200: {"headers": _LOGGED}, 400: {"description": "the body is not UTF-8 JSON"}})
-def recommend_many(body: RecommendationBatchIn, served: ServedModelDep, request: Request,
+def recommend_many(body: RecommendationBatchIn, served: ServedModelDep, holder: HolderDep, request: Request,
                    response: Response) -> RecommendationBatchPublic:
     """Lists for up to 100 residents; residents the model has not seen are ranked from their ``profiles``."""
     _check_unique(body)
     context = RequestContext(body.channel, body.community, to_local(body.time) if body.time else None)
     profiles = {p.resident_id: p for p in body.profiles}
-    lists = _lists(served, body.residents, body.k, context, profiles)
+    lists = _lists(holder, served, body.residents, body.k, context, profiles, _exploration(request))
     response.headers[LOGGED_HEADER] = str(_log(request, lists)).lower()
-    return RecommendationBatchPublic(data=lists, count=len(lists))
+    return RecommendationBatchPublic(data=[public for public, _ in lists], count=len(lists))
 
 
-def _lists(served: ServedModel, resident_ids: list[str], k: int, context: RequestContext,
-           profiles: dict[str, ResidentProfileIn]) -> list[RecommendationListPublic]:
+Answer = tuple[RecommendationListPublic, list[float]]  # a list and each shown service's propensity
+
+
+def _exploration(request: Request) -> Exploration:
+    settings = request.app.state.settings
+    return Exploration(settings.exploration_rate, settings.exploration_depth)
+
+
+def _lists(holder: ModelHolder, champion: ServedModel, resident_ids: list[str], k: int, context: RequestContext,
+           profiles: dict[str, ResidentProfileIn], exploration: Exploration) -> list[Answer]:
+    """Each resident's list from the model of their A/B arm, explored as the settings say."""
     frame = pd.DataFrame([p.model_dump() for p in profiles.values()]) if profiles else None
-    try:
-        answers = served.recommend(resident_ids, k, context, frame)
-    except UnknownResidentError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except LinliDataError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"invalid resident profile: {exc}") from exc
-    out = []
-    for resident, (picks, cold) in zip(resident_ids, answers, strict=True):
-        items = [_item(served, rank, pick) for rank, pick in enumerate(picks, start=1)]
-        out.append(RecommendationListPublic(request_id=str(uuid.uuid4()), resident_id=resident,
-                                            model_version=served.version, variant=served.variant, cold_start=cold,
-                                            data=items, count=len(items)))
-    return out
+    arms: dict[int, tuple[ServedModel, list[str]]] = {}
+    for resident in resident_ids:
+        model = holder.for_resident(resident, champion)
+        arms.setdefault(id(model), (model, []))[1].append(resident)
+    answers: dict[str, Answer] = {}
+    for model, residents in arms.values():
+        try:
+            ranked = model.recommend(residents, k, context, frame)
+        except UnknownResidentError as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        except LinliDataError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"invalid resident profile: {exc}") from exc
+        for resident, (picks, cold) in zip(residents, ranked, strict=True):
+            request_id = str(uuid.uuid4())
+            if cold:
+                shown, propensities = picks, [1.0] * len(picks)
+            else:
+                shown, propensities = exploration.apply(model, resident, picks, k, context, request_id)
+            items = [_item(model, rank, pick) for rank, pick in enumerate(shown, start=1)]
+            answers[resident] = (RecommendationListPublic(
+                request_id=request_id, resident_id=resident, model_version=model.version, variant=model.variant,
+                cold_start=cold, data=items, count=len(items)), propensities)
+    return [answers[resident] for resident in resident_ids]
 
 
 def _item(served: ServedModel, rank: int, pick: Pick) -> RecommendationPublic:
@@ -101,12 +121,13 @@ def _item(served: ServedModel, rank: int, pick: Pick) -> RecommendationPublic:
                                 score=pick.score, explanation=pick.explanation, explanation_zh=pick.explanation_zh)
 
 
-def _log(request: Request, lists: list[RecommendationListPublic]) -> bool:
+def _log(request: Request, lists: list[Answer]) -> bool:
     """Log the lists durably; ``False`` (and a warning) when the store cannot take them."""
     served = [ServedList(request_id=x.request_id, resident_id=x.resident_id, model_version=x.model_version,
                          variant=x.variant,
-                         items=[ServedItem(service_id=i.service_id, position=i.rank, score=i.score) for i in x.data])
-              for x in lists]
+                         items=[ServedItem(service_id=i.service_id, position=i.rank, score=i.score, propensity=p)
+                                for i, p in zip(x.data, propensities, strict=True)])
+              for x, propensities in lists]
     durable = request.app.state.settings.served_log_durable
     try:
         store = ready_store(request)

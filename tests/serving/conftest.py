@@ -75,7 +75,7 @@ def make_settings(registry: Registry, data_dir: Path, **overrides: object) -> Se
     """Settings for a test API over ``registry`` (precomputed lists cached for the whole session)."""
     values: dict[str, object] = {"data_dir": data_dir, "mlflow_tracking_uri": registry.tracking_uri,
                                  "model_name": MODEL, "api_keys": API_KEYS, "cache_dir": registry.cache_dir,
-                                 "precompute_workers": 1}
+                                 "precompute_workers": 1, "exploration_rate": 0.0}
     return ServingSettings(**(values | overrides))
 
 
@@ -129,7 +129,9 @@ def run_server(settings: ServingSettings, ready_timeout: float = 180) -> Iterato
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "LINLI_DATA_DIR": str(settings.data_dir),
            "LINLI_MLFLOW_TRACKING_URI": settings.tracking_uri(), "LINLI_MODEL_NAME": settings.model_name,
            "LINLI_API_KEYS": API_KEYS, "LINLI_CACHE_DIR": str(settings.cache_dir),
-           "LINLI_DATABASE_URL": settings.store_url(), "LINLI_PRECOMPUTE_WORKERS": "1"}
+           "LINLI_DATABASE_URL": settings.store_url(), "LINLI_PRECOMPUTE_WORKERS": "1",
+           "LINLI_EXPLORATION_RATE": str(settings.exploration_rate),
+           "LINLI_CHALLENGER_SHARE": str(settings.challenger_share)}
     log = Path(settings.data_dir) / f"server-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "uvicorn", "serving.app:create_app", "--factory",

@@ -198,6 +198,25 @@ class ServingPublic(BaseModel):
     list_length: int = Field(description="length of the precomputed lists; longer k is computed on demand")
 
 
+class VariantMetricsPublic(BaseModel):
+    """Online metrics of one model version in one variant over the window (``ctr_low``/``ctr_high``: 95 %
+    interval with the resident as the unit)."""
+
+    model_config = _OUT
+    version: str
+    variant: str
+    lists: int
+    impressions: int
+    residents: int
+    ctr: float | None
+    ctr_low: float | None
+    ctr_high: float | None
+    booking_rate: float | None
+    use_rate: float | None
+    mean_rating: float | None
+    coverage: float | None = Field(description="share of the catalogue shown at least once")
+
+
 class ABPublic(BaseModel):
     """How lists are split and explored."""
 
@@ -219,6 +238,9 @@ class ModelsPublic(BaseModel):
     serving: ServingPublic | None
     challenger: ServingPublic | None = Field(None, description="the A/B challenger, when one serves")
     ab: ABPublic | None = None
+    metrics_days: int = Field(30, description="window of `variants`, in days back from now")
+    variants: list[VariantMetricsPublic] | None = Field(
+        None, description="live online metrics per version and variant (null when the store is unavailable)")
     data: list[ModelVersionPublic]
     count: int
 

@@ -1,4 +1,5 @@
-"""``GET /models`` (registered versions, aliases, the serving one, online counts) and ``POST /models/reload``.
+"""``GET /models`` (registered versions, aliases, the serving ones, live online metrics per version and variant)
+and ``POST /models/reload``.
 
 Admin keys only. A reload loads the version holding the alias, validates it and precomputes its lists
 before swapping; requests keep being answered by the old model meanwhile. Answers: 200 with the new
@@ -9,16 +10,19 @@ says why) or another reload is running.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from typing import Annotated
+import math
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Request, status
+import pandas as pd
+from fastapi import APIRouter, Body, HTTPException, Query, Request, status
 
 from serving.deps import AdminAccess, HolderDep, ready_store
-from serving.feedback_models import MODEL_VERSION, REQUEST_ID, TIMEZONE
+from serving.feedback_models import MODEL_VERSION, REQUEST_ID, TIMEZONE, VARIANT, now_local
 from serving.model_holder import ModelLoadError, ReloadInProgressError, ServedModel
-from serving.schemas import ABPublic, ModelsPublic, ModelVersionPublic, ReloadIn, ServingPublic
+from serving.schemas import ABPublic, ModelsPublic, ModelVersionPublic, ReloadIn, ServingPublic, VariantMetricsPublic
 from serving.store import StoreUnavailableError
+from training.online_metrics import online_metrics
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/models", tags=["models"], dependencies=[AdminAccess])
@@ -27,13 +31,16 @@ _AUTH = {401: {"description": "missing or unknown API key"}, 403: {"description"
 
 @router.get("", response_model=ModelsPublic, summary="Registered versions and the serving one",
             responses={**_AUTH, 503: {"description": "the model registry cannot be read"}})
-def list_models(holder: HolderDep, request: Request) -> ModelsPublic:
-    """Versions (newest first) with aliases, which one serves, and lists served / feedback events per version."""
+def list_models(holder: HolderDep, request: Request,
+                days: Annotated[int, Query(ge=1, le=366, description="window of the live metrics, days")] = 30,
+                ) -> ModelsPublic:
+    """Versions (newest first) with aliases, which serve (champion, A/B challenger), lists served / feedback
+    events per version, and each version's live online metrics per variant over the last ``days``."""
     try:
         versions, aliases = holder.registry()
     except Exception as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"the model registry cannot be read: {exc}") from exc
-    served_lists, events = _online_counts(request)
+    served_lists, events, variants = _online(request, days)
     serving = holder.current if holder.ready else None
     by_version: dict[str, list[str]] = {}
     for alias, version in aliases.items():
@@ -49,7 +56,8 @@ def list_models(holder: HolderDep, request: Request) -> ModelsPublic:
     ab = ABPublic(challenger_share=holder.settings.challenger_share, challenger_alias=holder.settings.challenger_alias,
                   exploration_rate=settings.exploration_rate)
     return ModelsPublic(model_name=holder.settings.model_name, serving=_serving(serving) if serving else None,
-                        challenger=_serving(challenger) if challenger else None, ab=ab, data=data, count=len(data))
+                        challenger=_serving(challenger) if challenger else None, ab=ab, metrics_days=days,
+                        variants=variants, data=data, count=len(data))
 
 
 @router.post("/reload", response_model=ServingPublic, summary="Load the version holding an alias and swap it in",
@@ -78,15 +86,35 @@ def _serving(served: ServedModel) -> ServingPublic:
                          residents=len(served.lists), list_length=served.lists.k)
 
 
-def _online_counts(request: Request) -> tuple[dict[str, int] | None, dict[str, int] | None]:
-    """Lists served (with at least one item) and feedback events per model version; ``None`` if unavailable."""
+Online = tuple[dict[str, int] | None, dict[str, int] | None, list[VariantMetricsPublic] | None]
+
+
+def _online(request: Request, days: int) -> Online:
+    """Lists served (with at least one item) and feedback events per model version (all time), and the live
+    metrics per version and variant over the last ``days``; ``None`` where the store is unavailable."""
     try:
         store = ready_store(request)
         served = store.served()
         events = store.events()
     except StoreUnavailableError as exc:
         logger.warning("online counts unavailable: %s", exc)
-        return None, None
+        return None, None, None
     lists = served.groupby(MODEL_VERSION)[REQUEST_ID].nunique() if len(served) else {}
     counts = events[MODEL_VERSION].value_counts() if len(events) else {}
-    return ({str(k): int(v) for k, v in dict(lists).items()}, {str(k): int(v) for k, v in dict(counts).items()})
+    holder = request.app.state.holder
+    catalogue = len(holder.current.catalog) if holder.ready else None
+    since = now_local() - timedelta(days=days)
+    table = online_metrics(served, events, since=since, catalogue_size=catalogue, confidence=0.95)
+    variants = [VariantMetricsPublic(version=str(row[MODEL_VERSION]), variant=str(row[VARIANT]),
+                                     **{k: _number(row[k]) for k in VariantMetricsPublic.model_fields
+                                        if k not in ("version", "variant")})
+                for row in table.to_dict("records")]
+    return ({str(k): int(v) for k, v in dict(lists).items()}, {str(k): int(v) for k, v in dict(counts).items()},
+            variants)
+
+
+def _number(value: Any) -> Any:
+    """A JSON-safe value: NaN (undefined, e.g. no ratings yet) becomes null."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    return value

@@ -67,8 +67,19 @@ def test_residents_get_the_variant_of_their_arm_every_time(ab_registry: Registry
         by_list = logged.drop_duplicates("request_id").set_index("request_id")
         assert set(by_list["variant"]) == {"champion", "challenger"}
         assert (by_list["model_version"] == by_list["variant"].map({"champion": "1", "challenger": "2"})).all()
+        challenger_lists = by_list[by_list["variant"] == "challenger"].index[:10]
+        clicks = [{"request_id": q, "resident_id": by_list.loc[q, "resident_id"], "event": "click",
+                   "service_id": logged[logged["request_id"] == q]["service_id"].iloc[0]} for q in challenger_lists]
+        assert client.post("/feedback", headers=PLATFORM, json={"events": clicks}).status_code == 201
         models = client.get("/models", headers=ADMIN).json()
         assert models["challenger"]["version"] == "2" and models["ab"]["challenger_share"] == 0.3
+        live = {(m["version"], m["variant"]): m for m in models["variants"]}
+        assert set(live) == {("1", "champion"), ("2", "challenger")}
+        shown = logged.groupby("variant").size()
+        assert live["2", "challenger"]["impressions"] == shown["challenger"]
+        assert live["2", "challenger"]["ctr"] == pytest.approx(10 / shown["challenger"])
+        assert live["2", "challenger"]["ctr_low"] < live["2", "challenger"]["ctr"] < live["2", "challenger"]["ctr_high"]
+        assert live["1", "champion"]["ctr"] == 0 and live["1", "champion"]["mean_rating"] is None
 
 
 def test_without_a_share_the_champion_serves_everyone(ab_registry: Registry, tmp_path: Path) -> None:

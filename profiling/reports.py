@@ -18,11 +18,15 @@ Suppression, in plain words (k defaults to 10):
 
 The names of the suppressed columns of each row are in its ``suppressed`` column. Not covered: differencing
 across two reports made at different times, and complements (a persona count close to ``residents``).
+
+Two long tables serve the planner page (:mod:`profiling.demand`), suppressed by the same rules 1 and 3:
+``usage`` (per unit, persona and service category: users, uses, mean rating, demand and unmet demand) and
+``monthly`` (per unit and month: active residents by persona).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -48,12 +52,17 @@ class SegmentReport:
         One row per unit; suppressed cells are ``None`` and listed in the row's ``suppressed`` column.
     k : int
         The suppression threshold used.
+    usage, monthly : pandas.DataFrame
+        The planner page's long tables (see :func:`profiling.demand.usage_table`); empty in bundles made before
+        they existed.
     """
 
     community: pd.DataFrame
     street: pd.DataFrame
     district: pd.DataFrame
     k: int
+    usage: pd.DataFrame = field(default_factory=pd.DataFrame)
+    monthly: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def level(self, name: str) -> pd.DataFrame:
         """The table of one level: ``"community"``, ``"street"`` or ``"district"``."""
@@ -67,6 +76,19 @@ class SegmentReport:
         marker = f"<{self.k}"
         records = []
         for row in frame.reset_index().to_dict(orient="records"):
+            hidden = set(row.pop("suppressed"))
+            records.append({key: (marker if key in hidden else value) for key, value in row.items()})
+        return records
+
+    def long_records(self, table: str, level: str, unit_id: str) -> list[dict[str, object]]:
+        """Rows of ``usage`` or ``monthly`` for one unit; suppressed cells read ``"<k"``."""
+        frame = getattr(self, table, None)
+        if frame is None or frame.empty:
+            return []
+        frame = frame[(frame["level"] == level) & (frame["unit_id"] == unit_id)]
+        marker = f"<{self.k}"
+        records = []
+        for row in frame.drop(columns=["level", "unit_id"]).to_dict(orient="records"):
             hidden = set(row.pop("suppressed"))
             records.append({key: (marker if key in hidden else value) for key, value in row.items()})
         return records
@@ -112,7 +134,11 @@ def build_reports(
         summed = counts.groupby([residents[k] for k in keys]).sum()
         summed.index.names = keys
         tables[unit] = _suppressed_table(summed.reset_index(), unit, name_col, parent, names, usage, cfg)
-    return SegmentReport(tables[Columns.COMMUNITY], tables[Columns.STREET], tables[Columns.DISTRICT], cfg.k)
+    from profiling.demand import monthly_table, usage_table  # imports this module's suppression
+
+    return SegmentReport(tables[Columns.COMMUNITY], tables[Columns.STREET], tables[Columns.DISTRICT], cfg.k,
+                         usage=usage_table(dataset, tags, residents, cfg.k),
+                         monthly=monthly_table(dataset, tags, residents, cfg.k))
 
 
 def _names(communities: pd.DataFrame) -> dict[str, pd.Series]:

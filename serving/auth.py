@@ -82,7 +82,10 @@ class ApiKeys:
 
     def role_of(self, key: str) -> Role | None:
         """The role of ``key``, or ``None``; every configured key is compared, in constant time."""
-        digest = _digest(key)
+        return self.role_of_digest(_digest(key))
+
+    def role_of_digest(self, digest: bytes) -> Role | None:
+        """The role of the key whose SHA-256 digest is ``digest`` (a planner-page session holds only that)."""
         found: Role | None = None
         for known, role in self.entries:
             if hmac.compare_digest(digest, known) and found is None:
@@ -107,9 +110,12 @@ def require(*roles: Role) -> Callable[..., Role]:
     def check(request: Request, key: Annotated[str | None, Security(_scheme)]) -> Role:
         keys: ApiKeys = request.app.state.api_keys
         if not key:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"missing API key: send it in the {HEADER} header",
-                                headers={"WWW-Authenticate": HEADER})
-        role = keys.role_of(key)
+            role = _session_role(request, keys)
+            if role is None:
+                raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"missing API key: send it in the {HEADER} header",
+                                    headers={"WWW-Authenticate": HEADER})
+        else:
+            role = keys.role_of(key)
         if role is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"unknown API key in the {HEADER} header",
                                 headers={"WWW-Authenticate": HEADER})
@@ -119,6 +125,18 @@ def require(*roles: Role) -> Callable[..., Role]:
         return role
 
     return check
+
+
+def _session_role(request: Request, keys: ApiKeys) -> Role | None:
+    """The role of the planner page's session cookie, for reads only (GET/HEAD); ``None`` without a valid one.
+
+    The cookie (see :mod:`serving.planner.session`) is SameSite=Strict and HttpOnly; admitting it for reads
+    only means a signed-in browser can never be made to change anything.
+    """
+    sessions = getattr(request.app.state, "sessions", None)
+    if sessions is None or request.method not in ("GET", "HEAD"):
+        return None
+    return sessions.role_of(request, keys)
 
 
 def _digest(key: str) -> bytes:

@@ -1,0 +1,140 @@
+"""The planner page: ``GET /planner`` (the page, or a sign-in form), ``POST /planner/login`` and
+``/planner/logout`` (session cookie), ``GET /planner/data`` (the page's tables) and ``GET /planner/assets/*``.
+
+The page reads ``GET /segments`` (composition, segments) and ``GET /planner/data`` (use, ratings, unmet demand,
+monthly activity) with the browser's session cookie, or with ``X-API-Key`` for tools. Planner and admin keys;
+every number is an aggregate with cells under k residents shown as ``"<k"``. Assets are served by Linli itself
+(no CDN): deployments are often offline.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, HTTPException, Query, Request, Security, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.security import APIKeyHeader
+from pydantic import BaseModel
+
+from serving.auth import HEADER, ApiKeys, Role, require
+from serving.deps import PlannerAccess, ServedModelDep
+from serving.feedback_models import MAX_ID
+from serving.planner.session import Sessions
+
+router = APIRouter(prefix="/planner", tags=["planner"])
+Level = Literal["community", "street", "district"]
+_ASSETS = {"planner.js": "text/javascript; charset=utf-8", "planner.css": "text/css; charset=utf-8"}
+#: The page allows only its own scripts, styles and requests: nothing from another origin.
+_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+                                       "form-action 'self'; base-uri 'none'",
+            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+_admit = require(Role.PLANNER)
+_scheme = APIKeyHeader(name=HEADER, auto_error=False)
+
+
+class SegmentDescriptionPublic(BaseModel):
+    """A learned segment described in words; ``residents`` over the whole dataset (``"<k"`` when small)."""
+
+    segment: str
+    description_zh: str
+    description_en: str
+    residents: int | str
+
+
+class PlannerDataPublic(BaseModel):
+    """The planner page's tables for one unit (see :mod:`profiling.demand` for what each count means)."""
+
+    level: Level
+    id: str
+    k: int
+    model_version: str
+    cutoff: str
+    usage: list[dict[str, Any]]
+    monthly: list[dict[str, Any]]
+    segments: list[SegmentDescriptionPublic]
+
+
+def _asset(name: str) -> str:
+    return resources.files("serving.planner").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def _html(name: str, code: int = status.HTTP_200_OK, message: str = "") -> HTMLResponse:
+    text = _asset(name).replace("{{message}}", message)
+    return HTMLResponse(text, status_code=code, headers=_HEADERS)
+
+
+@router.get("", response_class=HTMLResponse, summary="The planner page (HTML; sign-in form without a key)",
+            responses={401: {"description": "no valid key or session: the sign-in form"},
+                       403: {"description": "the key's role may not see the page"}})
+def page(request: Request, key: Annotated[str | None, Security(_scheme)] = None) -> HTMLResponse:
+    """The page for planner and admin keys (``X-API-Key`` or the session cookie); else the sign-in form."""
+    try:
+        _admit(request, key)
+    except HTTPException as exc:
+        if exc.status_code == status.HTTP_403_FORBIDDEN:
+            return _html("login.html", exc.status_code, "此密钥的角色无权查看规划页面 · This key's role may not "
+                                                        "see the planner page")
+        return _html("login.html", exc.status_code)
+    return _html("index.html")
+
+
+@router.post("/login", summary="Sign in to the planner page with a key (form field `key`); sets a session cookie",
+             responses={303: {"description": "signed in: back to /planner"}, 401: {"description": "unknown key"},
+                        403: {"description": "the key's role may not see the page"}})
+async def login(request: Request) -> Response:
+    """Check the posted key; a planner or admin key gets an HttpOnly, SameSite=Strict session cookie."""
+    form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
+    key = (form.get("key") or [""])[0].strip()
+    keys: ApiKeys = request.app.state.api_keys
+    role = keys.role_of(key) if key else None
+    if role is None:
+        return _html("login.html", status.HTTP_401_UNAUTHORIZED, "密钥无效 · Unknown key")
+    if role not in (Role.PLANNER, Role.ADMIN):
+        return _html("login.html", status.HTTP_403_FORBIDDEN, "此密钥的角色无权查看规划页面 · This key's role "
+                                                              "may not see the planner page")
+    response = RedirectResponse("/planner", status_code=status.HTTP_303_SEE_OTHER)
+    sessions: Sessions = request.app.state.sessions
+    sessions.set_cookie(response, key, secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/logout", summary="Sign out of the planner page", status_code=status.HTTP_303_SEE_OTHER)
+def logout() -> Response:
+    """Clear the session cookie and go back to the sign-in form."""
+    response = RedirectResponse("/planner", status_code=status.HTTP_303_SEE_OTHER)
+    Sessions.clear_cookie(response)
+    return response
+
+
+@router.get("/assets/{name}", summary="The page's script and style (served by Linli, no CDN)",
+            responses={404: {"description": "no such asset"}})
+def asset(name: str) -> Response:
+    """``planner.js`` or ``planner.css``; they hold no data, so no key is needed."""
+    if name not in _ASSETS:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no planner asset {name!r}")
+    return Response(_asset(name), media_type=_ASSETS[name], headers=_HEADERS)
+
+
+@router.get("/data", response_model=PlannerDataPublic, dependencies=[PlannerAccess],
+            summary="The planner page's tables for one unit (aggregates, small cells suppressed)",
+            responses={401: {"description": "missing or unknown API key"},
+                       403: {"description": "the key's role may not read reports"},
+                       404: {"description": "no unit with that id at that level"},
+                       503: {"description": "no model loaded yet"}})
+def data(served: ServedModelDep, level: Annotated[Level, Query(description="community, street or district")],
+         unit_id: Annotated[str, Query(alias="id", min_length=1, max_length=MAX_ID)]) -> PlannerDataPublic:
+    """Use, mean rating, demand and unmet demand per persona and category; active residents per month."""
+    profile = served.bundle.profile
+    report = profile.reports
+    if unit_id not in set(report.level(level).index.astype(str)):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {level} with id {unit_id!r} in the segment report")
+    marker = f"<{report.k}"
+    segments = [SegmentDescriptionPublic(segment=str(s), description_zh=str(row["description_zh"]),
+                                         description_en=str(row["description_en"]),
+                                         residents=int(row["residents"]) if row["residents"] >= report.k else marker)
+                for s, row in profile.segment_model.descriptions_.iterrows()]
+    return PlannerDataPublic(level=level, id=unit_id, k=report.k, model_version=served.version,
+                             cutoff=str(profile.cutoff.date()), usage=report.long_records("usage", level, unit_id),
+                             monthly=report.long_records("monthly", level, unit_id), segments=segments)

@@ -106,7 +106,7 @@ class StoreTables:
 
 def typed_events(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
     """Rows of :meth:`StoreTables.events_query` as a frame typed like a validated interactions table."""
-    frame = pd.DataFrame.from_records(list(rows), columns=list(EVENT_COLUMNS))
+    frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=list(EVENT_COLUMNS))
     for name in (C.RESIDENT, C.SERVICE, C.COMMENT, REQUEST_ID, MODEL_VERSION, VARIANT):
         frame[name] = frame[name].astype("string")
     for name in (C.TIMESTAMP, RECEIVED_AT):
@@ -119,7 +119,7 @@ def typed_events(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
 
 def typed_served(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
     """Rows of :meth:`StoreTables.served_query` as a typed frame."""
-    frame = pd.DataFrame.from_records(list(rows), columns=list(SERVED_COLUMNS))
+    frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=list(SERVED_COLUMNS))
     for name in (REQUEST_ID, C.RESIDENT, MODEL_VERSION, VARIANT, C.SERVICE):
         frame[name] = frame[name].astype("string")
     frame[SERVED_AT] = pd.to_datetime(frame[SERVED_AT]).astype("datetime64[ns]")

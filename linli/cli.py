@@ -6,7 +6,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -17,6 +17,9 @@ from tqdm import tqdm
 
 from features.errors import LinliDataError
 from linli.settings import get_settings
+
+if TYPE_CHECKING:
+    from training.feedback_data import FeedbackLog
 
 app = typer.Typer(help="Linli (邻里): resident profiling and service recommendation for smart communities.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -121,7 +124,9 @@ def demo(
     typer.echo(_metrics_table(trained.metrics))
     typer.echo("\nsee the runs: linli mlflow-ui   (then open http://127.0.0.1:5000)")
     if serve_api:
-        typer.echo("not yet built: the planner page (open issue). Starting the API; Ctrl-C stops it.\n")
+        typer.echo(f"planner page: open http://127.0.0.1:{port}/planner and sign in with the planner key "
+                   f"(the `planner:` line of {settings.data_dir / 'api_keys'} unless LINLI_API_KEYS is set). "
+                   "Starting the API; Ctrl-C stops it.\n")
         _serve("127.0.0.1", port)
 
 
@@ -132,6 +137,10 @@ def train(
     config: Annotated[Path | None, typer.Option(help="Training config TOML (default experiments/configs/default.toml).")
                       ] = None,
     seed: Annotated[int | None, typer.Option(help="Override every seed in the config.")] = None,
+    feedback: Annotated[str | None, typer.Option(
+        help="Feedback store URL to learn from (served lists and events); default: the API's store "
+             "(LINLI_DATABASE_URL, else <data_dir>/feedback.db) when it exists. 'none' trains without feedback.")
+    ] = None,
 ) -> None:
     """Retrain: features → personas → candidates → ranker → evaluation → MLflow run → registered version → gate."""
     from features.sources import load
@@ -142,6 +151,7 @@ def train(
     try:
         cfg = TrainConfig.from_toml(config) if config else TrainConfig.from_toml()
         dataset = load(data)
+        log = _feedback_log(feedback)
     except (LinliDataError, TrainConfigError) as exc:
         raise _fail(str(exc)) from exc
     if seed is not None:
@@ -152,15 +162,38 @@ def train(
             bar.update()
 
         result = run_training(dataset, tracking_uri=settings.tracking_uri(), model_name=settings.model_name,
-                              config=cfg, artifact_location=settings.artifact_location(), progress=progress)
+                              config=cfg, artifact_location=settings.artifact_location(), progress=progress,
+                              feedback=log)
     report = result.to_json()
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, default=str))
         return
     typer.echo(f"run {result.run_id} → {settings.model_name} version {result.model_version} ({result.alias})")
+    if result.feedback:
+        typer.echo("feedback: " + ", ".join(f"{k} {v:,}" for k, v in result.feedback.items()))
     for reason in result.decision:
         typer.echo(f"  gate: {reason}")
     typer.echo(_metrics_table(result.metrics))
+
+
+def _feedback_log(url: str | None) -> FeedbackLog | None:
+    """The feedback store's served lists and events, or ``None`` (no store, or ``--feedback none``)."""
+    from serving.settings import ServingSettings
+    from serving.store import FeedbackStore, StoreUnavailableError
+    from training.feedback_data import FeedbackLog
+
+    if url is not None and url.lower() == "none":
+        return None
+    url = url or ServingSettings().store_url()
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        if url == ServingSettings().store_url():
+            return None  # no API has served yet: nothing to learn from
+        raise LinliDataError(f"--feedback {url}: no such database file")
+    try:
+        with FeedbackStore(url) as store:
+            return FeedbackLog(store.served(), store.events())
+    except StoreUnavailableError as exc:
+        raise LinliDataError(f"--feedback {url}: {exc}") from exc
 
 
 def _metrics_table(metrics: dict[str, dict[str, object]]) -> str:
@@ -216,6 +249,125 @@ def _serve(host: str, port: int) -> None:
     uvicorn.run(api, host=host, port=port, log_level="info")
 
 
+@app.command()
+def simulate(
+    data: Annotated[Path, typer.Option("--data", help="A community folder written by `linli generate`.")],
+    days: Annotated[int, typer.Option(min=1, help="Simulated days (Linli retrains after each but the last).")] = 5,
+    url: Annotated[str | None, typer.Option(help="A running Linli API (keys from LINLI_API_KEYS, stores from "
+                                                 "LINLI_MLFLOW_TRACKING_URI and LINLI_DATABASE_URL); default: "
+                                                 "start one on a free loopback port.")] = None,
+    residents_per_day: Annotated[int, typer.Option(min=1, help="Residents asking for a list each day.")] = 2000,
+    history_weeks: Annotated[int, typer.Option(min=1, help="Weeks of the community's logs Linli starts with.")] = 4,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated residents and of training.")] = 42,
+    needs_per_visit: Annotated[int, typer.Option(min=1, help="Services a resident looks for per visit.")] = 3,
+    config: Annotated[Path | None, typer.Option(help="Training config TOML (default "
+                                                     "experiments/configs/simulate.toml).")] = None,
+    workdir: Annotated[Path | None, typer.Option(help="Data folder of the API started here (MLflow, feedback "
+                                                      "store); default a temporary folder.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Closed loop: synthetic residents ask the API, react by their true preferences, send feedback; Linli retrains
+    nightly through the promotion gate. Prints per-day online metrics."""
+    from experiments.simulated_residents import GroundTruthError
+    from experiments.simulator import (
+        SIMULATE_CONFIG,
+        SimulationConfig,
+        SimulationError,
+        format_report,
+        parse_keys,
+        run,
+    )
+    from serving.settings import ServingSettings
+    from training.config import TrainConfigError
+
+    serving = ServingSettings()
+    keys = parse_keys(serving.api_keys.get_secret_value()) if url and serving.api_keys else {}
+    options = SimulationConfig(data=data, days=days, residents_per_day=residents_per_day, history_weeks=history_weeks,
+                               seed=seed, needs_per_visit=needs_per_visit, url=url, keys=keys, workdir=workdir,
+                               train_config=config or SIMULATE_CONFIG,
+                               tracking_uri=serving.tracking_uri() if url else None,
+                               store_url=serving.store_url() if url else None, model_name=get_settings().model_name)
+    try:
+        report = run(options, progress=None if as_json else typer.echo)
+    except (SimulationError, GroundTruthError, LinliDataError, TrainConfigError) as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(json.dumps(report, ensure_ascii=False, default=str) if as_json else "\n" + format_report(report))
+
+
+StoreOption = Annotated[str | None, typer.Option(
+    "--store", help="Feedback store URL; default the API's (LINLI_DATABASE_URL, else <data_dir>/feedback.db).")]
+
+
+def _feedback_store(url: str | None) -> object:
+    """The feedback store at ``url`` (default the API's), refusing a SQLite file that does not exist."""
+    from serving.settings import ServingSettings
+    from serving.store import FeedbackStore
+
+    url = url or ServingSettings().store_url()
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        raise _fail(f"--store {url}: no such database file (it appears once the API has served a list)")
+    return FeedbackStore(url)
+
+
+@app.command()
+def monitor(
+    store: StoreOption = None,
+    window: Annotated[int, typer.Option(min=1, help="Days to look back.")] = 30,
+    settle_hours: Annotated[float, typer.Option(
+        min=0, help="Hours after a day ends until its feedback is complete and it is logged (once).")] = 24,
+    as_json: JsonOption = False,
+) -> None:
+    """Online metrics (CTR, booking, use, rating, coverage) per model version, variant and persona, logged per day
+    to each version's MLflow run. Incremental and idempotent: run it as often as you like."""
+    from datetime import timedelta
+
+    from serving.store import StoreUnavailableError
+    from training.monitor import monitor as run_monitor
+
+    settings = get_settings()
+    try:
+        with _feedback_store(store) as opened:  # type: ignore[attr-defined]
+            report = run_monitor(opened, settings.tracking_uri(), settings.model_name, window=timedelta(days=window),
+                                 settle=timedelta(hours=settle_hours))
+    except StoreUnavailableError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(json.dumps(report.to_json(), ensure_ascii=False) if as_json else report.table())
+
+
+@app.command("ab-report")
+def ab_report(
+    store: StoreOption = None,
+    metric: Annotated[str, typer.Option(help="Metric of the verdict: ctr, booking_rate, use_rate or mean_rating.")
+                      ] = "ctr",
+    since: Annotated[str | None, typer.Option(help="Only lists served from then (Asia/Shanghai), e.g. 2026-11-01."
+                                              )] = None,
+    until: Annotated[str | None, typer.Option(help="Only lists served before then.")] = None,
+    confidence: Annotated[float, typer.Option(min=0.5, max=0.999, help="Confidence of the intervals.")] = 0.95,
+    min_residents: Annotated[int, typer.Option(min=2, help="Fewest residents per variant for a verdict.")] = 100,
+    as_json: JsonOption = False,
+) -> None:
+    """Compare the A/B variants (challenger vs champion) on online metrics, with intervals and a verdict."""
+    import pandas as pd
+
+    from serving.store import StoreUnavailableError
+    from training.ab_report import ab_report as run_report
+    from training.online_metrics import OnlineMetricsError
+
+    try:
+        start = pd.Timestamp(since) if since else None
+        end = pd.Timestamp(until) if until else None
+    except ValueError as exc:
+        raise _fail(f"--since/--until must be dates or ISO times: {exc}") from exc
+    try:
+        with _feedback_store(store) as opened:  # type: ignore[attr-defined]
+            served, events = opened.served(start), opened.events(start)
+        report = run_report(served, events, metric=metric, confidence=confidence, min_residents=min_residents,
+                            since=start, until=end)
+    except (StoreUnavailableError, OnlineMetricsError) as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(json.dumps(report.to_json(), ensure_ascii=False) if as_json else report.table())
+
+
 bench = typer.Typer(help="Benchmarks (figures for the README).", no_args_is_help=True)
 app.add_typer(bench, name="bench")
 
@@ -245,6 +397,34 @@ def bench_train(
     size_list = _sizes(sizes)
     report = run(size_list, seed)
     typer.echo(json.dumps(report) if as_json else f"{report['cores']} cores\n" + format_report(report))
+
+
+@bench.command("movielens")
+def bench_movielens(
+    seeds: Annotated[str, typer.Option(help="Comma-separated split seeds.")] = "42,1,2",
+    data: Annotated[Path | None, typer.Option("--data", help="Folder of RecBole atomic files (NAME.inter, "
+                                                             "NAME.user, NAME.item); default MovieLens-100K.")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Cache of MovieLens-100K (default <data_dir>/cache).")] = None,
+    quick: Annotated[bool, typer.Option(help="Smoke run: three models, one grid point each, a small ranker.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """MovieLens on the published protocol (Microsoft Recommenders): baselines tuned on validation + the hybrid."""
+    from experiments.movielens_bench import format_report, load, run
+
+    settings = get_settings()
+    try:
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError as exc:
+        raise _fail(f"--seeds must be comma-separated integers, got {seeds!r}") from exc
+    if not seed_list:
+        raise _fail("--seeds needs at least one seed")
+    try:
+        dataset, name = load(data, cache or settings.data_dir / "cache")
+    except LinliDataError as exc:
+        raise _fail(str(exc)) from exc
+    report = run(dataset, seed_list, data_name=name, tracking_uri=settings.tracking_uri(),
+                 artifact_location=settings.artifact_location(), quick=quick)
+    typer.echo(json.dumps(report, default=str) if as_json else format_report(report))
 
 
 def _sizes(text: str) -> list[int]:

@@ -35,6 +35,12 @@ class TrainConfig(BaseModel):
         Models evaluated on their own on the same split, for comparison.
     gate : GateConfig
         The promotion gate.
+    refit_ranker : bool
+        After evaluation, train the served model again from scratch on all data, ranker included, instead of
+        refitting only the candidate generators and features. The ranker then learns from the latest
+        ``label_weeks`` too — the feedback of the last days, where shown-but-not-clicked services are its
+        negatives — at the cost of a second ranker fit. With ``False`` feedback reaches the ranker once it is
+        older than ``test_weeks``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -45,6 +51,7 @@ class TrainConfig(BaseModel):
     hybrid: HybridConfig = HybridConfig()
     single_models: tuple[str, ...] = SINGLE_MODELS
     gate: GateConfig = GateConfig()
+    refit_ranker: bool = False
 
     @classmethod
     def from_toml(cls, path: str | Path = DEFAULT_CONFIG) -> TrainConfig:

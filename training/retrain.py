@@ -19,6 +19,8 @@ from recommenders.registry import make_recommender
 from training.bundle import ModelBundle
 from training.config import TrainConfig
 from training.evaluation import EvaluationWindow
+from training.feedback_data import FeedbackLog, FeedbackMerge, merge_feedback
+from training.online_gate import OnlineCheck, known_residents, online_check
 from training.promotion import Decision, decide
 from training.splits import time_split
 from training.tracking import CHALLENGER, CHAMPION, connect, flat_metrics, log_bundle, version_by_alias
@@ -41,6 +43,8 @@ class TrainResult:
     data_fingerprint: str
     test_window: list[str]
     seconds: dict[str, float] = field(default_factory=dict)
+    feedback: dict[str, int] = field(default_factory=dict)
+    online: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict with the documented keys (``per_persona_ndcg@10`` spelled with ``@``)."""
@@ -62,7 +66,8 @@ def _champion_metrics(client: mlflow.MlflowClient, model_name: str) -> tuple[dic
 
 
 def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: TrainConfig | None = None,
-          artifact_location: str | None = None, progress: Progress | None = None) -> TrainResult:
+          artifact_location: str | None = None, progress: Progress | None = None,
+          feedback: FeedbackLog | None = None) -> TrainResult:
     """Train, evaluate, log, register and gate one new model version.
 
     Parameters
@@ -79,6 +84,9 @@ def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: Train
         Artifact root for a newly created experiment.
     progress : callable, optional
         Called with a short label as each stage starts.
+    feedback : FeedbackLog, optional
+        The feedback store's served lists and events: merged into the data as interactions
+        (:mod:`training.feedback_data`), and used for the gate's online check (:mod:`training.online_gate`).
     """
     cfg = config or TrainConfig()
     say = progress or (lambda _label: None)
@@ -91,6 +99,9 @@ def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: Train
         seconds[label] = round(time.perf_counter() - started, 2)
         return value
 
+    merge: FeedbackMerge | None = None
+    if feedback is not None:
+        dataset, merge = timed("feedback", lambda: merge_feedback(dataset, feedback))
     split = time_split(dataset, test_weeks=cfg.test_weeks, validation_weeks=0)
     window = timed("personas", lambda: EvaluationWindow.build(dataset, split, cfg.k, cfg.seed))
     metrics: dict[str, dict[str, Any]] = {}
@@ -100,7 +111,10 @@ def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: Train
         metrics[name] = window.score(model)
     hybrid = timed("hybrid", lambda: HybridRecommender(cfg.hybrid).fit(dataset, split.train_until))
     metrics["hybrid"] = timed("evaluate", lambda: window.score(hybrid))
-    timed("refit", lambda: hybrid.refit(dataset))
+    if cfg.refit_ranker:  # the served ranker also learns from the latest weeks (feedback included)
+        hybrid = timed("refit", lambda: HybridRecommender(cfg.hybrid).fit(dataset))
+    else:
+        timed("refit", lambda: hybrid.refit(dataset))
     profile = timed("profile", lambda: profile_dataset(dataset, cutoff=hybrid.cutoff_, seed=cfg.seed))
     bundle = ModelBundle(model=hybrid, profile=profile, data_fingerprint=dataset.fingerprint(),
                          cutoff=hybrid.cutoff_, config=cfg.model_dump(mode="json"), metrics=metrics)
@@ -108,11 +122,14 @@ def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: Train
     say("mlflow")
     client = connect(tracking_uri, artifact_location)
     champion_metrics, champion_version = _champion_metrics(client, model_name)
-    decision = decide(metrics["hybrid"], champion_metrics, cfg.gate, window.persona_counts())
+    known = known_residents(dataset.resident_ids.external)
+    online: OnlineCheck = timed("online", lambda: online_check(feedback, champion_version, hybrid.recommend, known))
+    decision = decide(metrics["hybrid"], champion_metrics, cfg.gate, window.persona_counts(), online.evidence)
     if champion_version is not None:
         decision.reasons.insert(0, f"compared with champion version {champion_version}")
     with mlflow.start_run() as run:
         _log_run(cfg, bundle, dataset, split, metrics, decision, seconds)
+        _log_online(merge, online)
         version = log_bundle(bundle, model_name)
         client.set_registered_model_alias(model_name, CHAMPION if decision.promoted else CHALLENGER, version.version)
         mlflow.set_tag("linli.model_version", version.version)
@@ -120,7 +137,15 @@ def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: Train
                        alias=decision.alias, decision=decision.reasons, metrics=metrics,
                        per_persona_ndcg_at_10=dict(metrics["hybrid"].get(PER_PERSONA, {})),
                        data_fingerprint=bundle.data_fingerprint,
-                       test_window=[str(split.test_start), str(split.end)], seconds=seconds)
+                       test_window=[str(split.test_start), str(split.end)], seconds=seconds,
+                       feedback=merge.to_json() if merge else {}, online=online.to_json())
+
+
+def _log_online(merge: FeedbackMerge | None, online: OnlineCheck) -> None:
+    if merge is not None:
+        mlflow.log_metrics({f"feedback.{k}": float(v) for k, v in merge.to_json().items()})
+    mlflow.log_metrics(online.metrics())
+    mlflow.log_dict(online.to_json(), "online.json")
 
 
 def _log_run(cfg: TrainConfig, bundle: ModelBundle, dataset: Dataset, split: Any,

@@ -16,16 +16,22 @@ import pandas as pd
 from features.columns import Columns as C
 from features.columns import Vocab
 from features.sources.synthetic.population import TYPES, Population
+from features.sources.synthetic.reactions import (
+    CHOICE_TEMPERATURE,
+    FUNNEL,
+    RATE_OFFLINE,
+    RATE_ONLINE,
+    RATING_NOISE,
+    USE_AFTER_BOOK,
+    star_ratings,
+    step_probability,
+)
 
 _EVENT = {name: i for i, name in enumerate(Vocab.EVENTS)}
 _COMMENTS = {1: ("服务太差", "排队时间太长", "工作人员态度不好"), 2: ("不太方便", "预约困难"),
              3: ("一般", "还可以"), 4: ("挺好的", "很方便"), 5: ("服务很好", "非常满意，谢谢社区", "工作人员很耐心")}
 _CHUNK = 400_000
-_TEMPERATURE = 0.7
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+_TEMPERATURE = CHOICE_TEMPERATURE
 
 
 def _choose_services(rng: np.random.Generator, scores: np.ndarray, resident: np.ndarray) -> np.ndarray:
@@ -94,18 +100,16 @@ def make_interactions(rng: np.random.Generator, pop: Population, services: pd.Da
     online = ~offline
     reach = online.copy()
     delay = np.zeros(len(resident), dtype=np.int64)
-    funnel = (("impression", 1.0, 0), ("view", 0.85, 40), ("click", None, 90), ("book", 0.6, 300))
-    for event, p, seconds in funnel:
-        prob = _sigmoid(0.9 * (true - 1.5)) if p is None else p
-        reach &= rng.random(len(resident)) < prob
+    for event, _fixed, seconds in FUNNEL:
+        reach &= rng.random(len(resident)) < step_probability(event, true)
         delay += seconds
         parts.append((resident[reach], service[reach], when[reach] + delay[reach] * 10**9,
                       np.full(reach.sum(), _EVENT[event]), np.ones(reach.sum(), bool)))
-    used = (reach & (rng.random(len(resident)) < 0.85)) | offline
+    used = (reach & (rng.random(len(resident)) < USE_AFTER_BOOK)) | offline
     use_time = when + np.where(offline, 0, rng.integers(1, 4, len(resident)) * 86_400) * 10**9
     parts.append((resident[used], service[used], use_time[used], np.full(used.sum(), _EVENT["use"]), ~offline[used]))
-    rated = used & (rng.random(len(resident)) < np.where(offline, 0.3, 0.4))
-    rating = np.clip(np.rint(3.4 + 0.9 * (true - 2.2) + rng.normal(0, 0.7, len(resident))), 1, 5)
+    rated = used & (rng.random(len(resident)) < np.where(offline, RATE_OFFLINE, RATE_ONLINE))
+    rating = star_ratings(true, rng.normal(0, RATING_NOISE, len(resident)))
     rate_time = use_time + rng.integers(600, 7200, len(resident)) * 10**9
     parts.append((resident[rated], service[rated], rate_time[rated], np.full(rated.sum(), _EVENT["rate"]),
                   ~offline[rated]))

@@ -1,0 +1,95 @@
+"""Run ``linli serve`` as a child process on a free loopback port, for the simulator and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+class ServerStartError(RuntimeError):
+    """The API process exited or did not become ready; the message ends with its log."""
+
+
+@dataclass(frozen=True)
+class LocalServer:
+    """A running ``linli serve`` process."""
+
+    url: str
+    store_url: str
+    log: Path
+    process: subprocess.Popen[bytes]
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def start_server(folder: Path, keys: dict[str, str], tracking_uri: str, model_name: str,
+                 ready_timeout: float = 300) -> Iterator[LocalServer]:
+    """Start ``linli serve`` with its data in ``folder`` and wait until ``/ready``; stop it on exit.
+
+    Parameters
+    ----------
+    folder : Path
+        The API's data folder (feedback store ``feedback.db``, list cache, log ``server-PORT.log``).
+    keys : dict
+        Role → API key.
+    tracking_uri, model_name : str
+        Where the API finds the ``champion``.
+    ready_timeout : float
+        Seconds to wait for ``/ready``.
+    """
+    port = free_port()
+    store_url = f"sqlite:///{folder / 'feedback.db'}"
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "MLFLOW_DISABLE_TELEMETRY": "true",
+           "LINLI_DATA_DIR": str(folder), "LINLI_MLFLOW_TRACKING_URI": tracking_uri, "LINLI_MODEL_NAME": model_name,
+           "LINLI_API_KEYS": ",".join(f"{role}:{key}" for role, key in keys.items()),
+           "LINLI_DATABASE_URL": store_url, "LINLI_PRECOMPUTE_WORKERS": "1"}
+    env.pop("LINLI_API_KEYS_FILE", None)
+    log = folder / f"server-{port}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "linli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                   env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = LocalServer(f"http://127.0.0.1:{port}", store_url, log, process)
+    try:
+        _wait_ready(server, ready_timeout)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_ready(server: LocalServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if server.process.poll() is not None:
+            raise ServerStartError(f"the API exited ({server.process.returncode}): {server.log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{server.url}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise ServerStartError(f"the API was not ready after {timeout} s: {server.log.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+__all__ = ["LocalServer", "ServerStartError", "free_port", "start_server"]

@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,15 +36,11 @@ from typing import Any
 
 import httpx
 
+from experiments.local_server import free_port, stop, wait_ready
+
 KEY = "bench-platform-key"
 ADMIN_KEY = "bench-admin-key"
 MODEL = "linli-recommender"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _rss_kib(pid: int, field: str = "VmRSS") -> int:
@@ -72,30 +67,23 @@ def _children(pid: int) -> list[int]:
 @contextmanager
 def server(env: dict[str, str], ready_timeout: float = 3600) -> Iterator[dict[str, Any]]:
     """Run the API in a subprocess; yield its url, pid and start-up figures once ``/ready`` says 200."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "serving.app:create_app", "--factory", "--host",
                              "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
                             env={**os.environ, **env})
     started, tree_peak = time.perf_counter(), 0
+
+    def sample() -> None:
+        nonlocal tree_peak
+        tree_peak = max(tree_peak, _rss_kib(proc.pid) + sum(_rss_kib(c) for c in _children(proc.pid)))
+
     try:
-        while True:
-            tree_peak = max(tree_peak, _rss_kib(proc.pid) + sum(_rss_kib(c) for c in _children(proc.pid)))
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with code {proc.returncode}")
-            try:
-                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.perf_counter() - started > ready_timeout:
-                raise RuntimeError("server not ready in time")
-            time.sleep(0.5)
+        wait_ready(url, proc, ready_timeout, on_poll=sample, interval=0.5)
         yield {"url": url, "pid": proc.pid, "ready_seconds": round(time.perf_counter() - started, 1),
                "startup_tree_peak_rss_mib": round(tree_peak / 1024, 1)}
     finally:
-        proc.terminate()
-        proc.wait(30)
+        stop(proc, grace=30)
 
 
 def _run_threads(work: Callable[[], None], concurrency: int) -> float:

@@ -1,4 +1,5 @@
-"""Run ``linli serve`` as a child process on a free loopback port, for the simulator and benchmarks."""
+"""Run the API as a child process on a free loopback port (simulator, benchmarks, tests): a free port, waiting
+for ``/ready`` while watching the process, and stopping it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,31 +66,65 @@ def start_server(folder: Path, keys: dict[str, str], tracking_uri: str, model_na
                                    env=env, stdout=out, stderr=subprocess.STDOUT)
     server = LocalServer(f"http://127.0.0.1:{port}", store_url, log, process)
     try:
-        _wait_ready(server, ready_timeout)
+        wait_ready(server.url, process, ready_timeout, log)
         yield server
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
 
 
-def _wait_ready(server: LocalServer, timeout: float) -> None:
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float, log: Path | None = None,
+               on_poll: Callable[[], None] | None = None, interval: float = 0.2) -> None:
+    """Wait until ``GET {url}/ready`` answers 200.
+
+    Parameters
+    ----------
+    url : str
+        The API's base URL.
+    process : subprocess.Popen
+        The API process; its exit ends the wait with an error.
+    timeout : float
+        Seconds to wait.
+    log : Path, optional
+        The process's output, whose tail ends the error message.
+    on_poll : callable, optional
+        Called at every poll (e.g. to sample memory).
+    interval : float
+        Seconds between polls.
+
+    Raises
+    ------
+    ServerStartError
+        If the process exits or is not ready in time.
+    """
+    def tail() -> str:
+        return f": {log.read_text(errors='replace')[-3000:]}" if log is not None and log.exists() else ""
+
     deadline = time.monotonic() + timeout
     while True:
-        if server.process.poll() is not None:
-            raise ServerStartError(f"the API exited ({server.process.returncode}): {server.log.read_text()[-3000:]}")
+        if on_poll is not None:
+            on_poll()
+        if process.poll() is not None:
+            raise ServerStartError(f"the API exited ({process.returncode}){tail()}")
         try:
-            if httpx.get(f"{server.url}/ready", timeout=2).status_code == 200:
+            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
-            raise ServerStartError(f"the API was not ready after {timeout} s: {server.log.read_text()[-3000:]}")
-        time.sleep(0.2)
+            raise ServerStartError(f"the API was not ready after {timeout} s{tail()}")
+        time.sleep(interval)
 
 
-__all__ = ["LocalServer", "ServerStartError", "free_port", "start_server"]
+def stop(process: subprocess.Popen[bytes], grace: float = 20) -> None:
+    """Terminate the process, killing it if it has not exited after ``grace`` seconds."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+__all__ = ["LocalServer", "ServerStartError", "free_port", "start_server", "stop", "wait_ready"]

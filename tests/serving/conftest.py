@@ -4,20 +4,18 @@ an API client per test with its own feedback database, and real uvicorn servers 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from mlflow import MlflowClient
 
+from experiments.local_server import free_port, stop, wait_ready
 from features import Dataset
 from recommenders.hybrid import HybridConfig
 from recommenders.ranker import RankerConfig
@@ -106,13 +104,6 @@ def store(settings: ServingSettings) -> FeedbackStore:
     return FeedbackStore(settings.store_url())
 
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Server:
     """A uvicorn process serving the API."""
@@ -139,24 +130,7 @@ def run_server(settings: ServingSettings, ready_timeout: float = 180) -> Iterato
                                    env=env, stdout=out, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", process, log)
     try:
-        deadline = time.monotonic() + ready_timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited ({process.returncode}): {log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{server.url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server not ready after {ready_timeout} s: {log.read_text()[-3000:]}")
-            time.sleep(0.2)
+        wait_ready(server.url, process, ready_timeout, log)
         yield server
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)

@@ -81,8 +81,10 @@ def page(request: Request, key: Annotated[str | None, Security(_scheme)] = None)
 
 
 @router.post("/login", summary="Sign in to the planner page with a key (form field `key`); sets a session cookie",
-             responses={303: {"description": "signed in: back to /planner"}, 401: {"description": "unknown key"},
-                        403: {"description": "the key's role may not see the page"}})
+             response_class=RedirectResponse, status_code=status.HTTP_303_SEE_OTHER,
+             responses={303: {"description": "signed in: back to /planner"},
+                        401: {"description": "unknown key: the sign-in form again", "content": {"text/html": {}}},
+                        403: {"description": "the key's role may not see the page", "content": {"text/html": {}}}})
 async def login(request: Request) -> Response:
     """Check the posted key; a planner or admin key gets an HttpOnly, SameSite=Strict session cookie."""
     form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
@@ -100,7 +102,8 @@ async def login(request: Request) -> Response:
     return response
 
 
-@router.post("/logout", summary="Sign out of the planner page", status_code=status.HTTP_303_SEE_OTHER)
+@router.post("/logout", summary="Sign out of the planner page", response_class=RedirectResponse,
+             status_code=status.HTTP_303_SEE_OTHER, responses={303: {"description": "signed out: to the sign-in form"}})
 def logout() -> Response:
     """Clear the session cookie and go back to the sign-in form."""
     response = RedirectResponse("/planner", status_code=status.HTTP_303_SEE_OTHER)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from features.columns import Columns as C
 from features.columns import Vocab
@@ -13,8 +13,10 @@ from features.dataset import Dataset
 
 
 class EventWeights(BaseModel):
-    """Confidence that an event shows interest. Ratings scale a ``rate`` event: weight × (rating − 2) / 3,
-    so a 1-star rating counts against the service."""
+    """Confidence that an event shows interest. Ratings scale a ``rate`` event:
+    weight × (rating − rating_pivot) / (5 − rating_pivot); with the default pivot 2 that is
+    weight × (rating − 2) / 3, so a 1-star rating counts against the service. Pivot 0 makes every rating a
+    positive signal growing with the stars (public rating data sets, where any rating is an interaction)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -24,6 +26,7 @@ class EventWeights(BaseModel):
     book: float = 2.0
     use: float = 3.0
     rate: float = 3.0
+    rating_pivot: float = Field(2.0, ge=0.0, lt=5.0)
 
     def by_event(self) -> np.ndarray:
         """Weights in the order of :data:`features.Vocab.EVENTS`."""
@@ -36,7 +39,8 @@ def event_weights(events: pd.DataFrame, weights: EventWeights) -> np.ndarray:
     w = weights.by_event()[codes]
     rating = events[C.RATING].to_numpy(dtype=float, na_value=np.nan)
     is_rate = codes == Vocab.EVENTS.index("rate")
-    w = np.where(is_rate & ~np.isnan(rating), w * (rating - 2.0) / 3.0, w)
+    pivot = weights.rating_pivot
+    w = np.where(is_rate & ~np.isnan(rating), w * (rating - pivot) / (5.0 - pivot), w)
     return w
 
 

@@ -32,6 +32,8 @@ class RankerConfig(BaseModel):
     truncation_level: int = Field(12, ge=1)
     max_bin: int = Field(63, ge=4)
     n_jobs: int = 2
+    #: Feature name → +1 (score may only rise with it) or −1 (only fall); unnamed features are free.
+    monotone: dict[str, int] = Field(default_factory=dict)
 
 
 def group_sizes(resident_codes: np.ndarray) -> np.ndarray:
@@ -42,6 +44,17 @@ def group_sizes(resident_codes: np.ndarray) -> np.ndarray:
         raise ValueError("ranker rows must be sorted by resident so that each resident forms one group")
     starts = np.flatnonzero(np.r_[True, resident_codes[1:] != resident_codes[:-1]])
     return np.diff(np.r_[starts, len(resident_codes)])
+
+
+def _monotone(directions: dict[str, int], columns: list[str]) -> dict[str, Any]:
+    """LightGBM keyword arguments for monotone constraints (none when ``directions`` is empty)."""
+    if not directions:
+        return {}
+    bad = {k: v for k, v in directions.items() if v not in (-1, 0, 1)}
+    if bad:
+        raise ValueError(f"monotone directions must be -1, 0 or 1, got {bad}")
+    return {"monotone_constraints": [directions.get(c, 0) for c in columns],
+            "monotone_constraints_method": "advanced"}
 
 
 class LambdaRanker:
@@ -59,7 +72,8 @@ class LambdaRanker:
 
     def get_params(self) -> dict[str, Any]:
         """Flat hyper-parameters for experiment tracking."""
-        return {f"ranker.{k}": v for k, v in self.config.model_dump().items()} | {"ranker.seed": self.seed}
+        params = self.config.model_dump(exclude={"monotone"} if not self.config.monotone else None)
+        return {f"ranker.{k}": v for k, v in params.items()} | {"ranker.seed": self.seed}
 
     def fit(self, features: pd.DataFrame, relevance: np.ndarray, resident_codes: np.ndarray) -> Self:
         """Train on candidate rows sorted by resident.
@@ -87,6 +101,7 @@ class LambdaRanker:
             subsample_freq=cfg.subsample_freq, colsample_bytree=cfg.colsample_bytree, reg_lambda=cfg.reg_lambda,
             random_state=self.seed, n_jobs=cfg.n_jobs, verbose=-1, deterministic=True, force_row_wise=True,
             lambdarank_truncation_level=cfg.truncation_level, max_bin=cfg.max_bin,
+            **_monotone(cfg.monotone, list(features.columns)),
         )
         self.model_.fit(
             features[~row_is_eval], relevance[~row_is_eval], group=sizes[~is_eval_group],

@@ -1,9 +1,12 @@
-"""Where datasets come from: folders of CSV/Parquet, SQL databases, and the synthetic community."""
+"""Where datasets come from: folders of CSV/Parquet, SQL databases, RecBole atomic files (MovieLens), and the
+synthetic community."""
 
 from features.sources.folder import load_folder, read_folder_frames
+from features.sources.movielens import load_movielens_100k, load_recbole
 from features.sources.sql import load_sql, write_sql
 
-__all__ = ["load", "load_folder", "load_sql", "read_folder_frames", "write_sql"]
+__all__ = ["load", "load_folder", "load_movielens_100k", "load_recbole", "load_sql", "read_folder_frames",
+           "write_sql"]
 
 
 def load(location: str, *, strict: bool = True):

@@ -152,7 +152,8 @@ def monitor(store: FeedbackSource, tracking_uri: str, model_name: str, *, window
     persona_alias : str or None, default "champion"
         Without ``personas``, take the persona tags of this alias's bundle (``None``: only ``all``).
     catalogue_size : int, optional
-        Denominator of coverage (default: services shown in the window).
+        Denominator of coverage (default: the catalogue of the ``persona_alias`` bundle, else the services
+        shown in the window).
 
     Returns
     -------
@@ -165,7 +166,8 @@ def monitor(store: FeedbackSource, tracking_uri: str, model_name: str, *, window
     events = store.events(since=None if now is not None else window_start.to_pydatetime())
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     if personas is None and persona_alias is not None and len(served):
-        personas, source = _alias_personas(client, tracking_uri, model_name, persona_alias)
+        personas, services, source = _alias_personas(client, tracking_uri, model_name, persona_alias)
+        catalogue_size = catalogue_size or services
     else:
         source = "given" if personas is not None else "none"
     served = served.assign(**{DAY: served[SERVED_AT].dt.floor("D")})
@@ -243,17 +245,20 @@ def _history(client: MlflowClient, run_id: str, keys: set[str], step: int) -> se
 
 
 def _alias_personas(client: MlflowClient, tracking_uri: str, model_name: str,
-                    alias: str) -> tuple[pd.DataFrame | None, str]:
+                    alias: str) -> tuple[pd.DataFrame | None, int | None, str]:
+    """The persona tags and catalogue size (services) of the alias's bundle, and where they came from."""
     from training.tracking import connect, load_bundle, version_by_alias
 
     if version_by_alias(client, model_name, alias) is None:
-        return None, f"none ({model_name} has no version with alias {alias!r})"
+        return None, None, f"none ({model_name} has no version with alias {alias!r})"
     try:
         connect(tracking_uri)
-        tags = load_bundle(model_name, alias).profile.personas.tags
+        bundle = load_bundle(model_name, alias)
+        tags = bundle.profile.personas.tags
+        services = len(bundle.model.services_)
     except Exception as exc:  # an unreadable bundle: metrics without personas still help
-        return None, f"none ({model_name}@{alias} has no readable persona tags: {type(exc).__name__}: {exc})"
-    return tags, f"{model_name}@{alias}"
+        return None, None, f"none ({model_name}@{alias} has no readable persona tags: {type(exc).__name__}: {exc})"
+    return tags, services, f"{model_name}@{alias}"
 
 
 def _num(value: Any) -> str:

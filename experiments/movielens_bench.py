@@ -32,6 +32,8 @@ RATING_WEIGHTS: dict[str, float] = {"rate": 5.0, "rating_pivot": 0.0}
 SEEDS = (42, 1, 2)
 PROTOCOL = bp.Protocol()
 HYBRID = "linli_hybrid"
+#: Rankers averaged in the hybrid (chosen on validation: ``python -m experiments.movielens_validation``).
+BAGS = 3
 
 #: Model → (registered recommender, grid searched on the validation slice).
 GRIDS: dict[str, tuple[str, list[dict[str, Any]]]] = {
@@ -73,7 +75,7 @@ def tune(name: str, inner: Dataset, validation: Any, grid: list[dict[str, Any]],
 
 
 def run_seed(dataset: Dataset, seed: int, grids: dict[str, tuple[str, list[dict[str, Any]]]] = GRIDS, *,
-             folds: int = 4, candidates: int = 50, ranker: RankerConfig | None = None,
+             folds: int = 4, candidates: int = 50, ranker: RankerConfig | None = None, bags: int = BAGS,
              protocol: bp.Protocol = PROTOCOL) -> dict[str, dict[str, Any]]:
     """Tune, fit and evaluate every model on one split seed; the hybrid last (it uses the tuned models).
 
@@ -100,7 +102,7 @@ def run_seed(dataset: Dataset, seed: int, grids: dict[str, tuple[str, list[dict[
                            "tuned": point}
         tuned[registered] = _params(point)
     started = time.perf_counter()
-    config = SideHybridConfig(generators=tuned, candidates_per_generator=candidates, seed=seed,
+    config = SideHybridConfig(generators=tuned, candidates_per_generator=candidates, seed=seed, bags=bags,
                               **({"ranker": ranker} if ranker is not None else {}))
     hybrid = SideHybrid(config).fit(bp.stratified_folds(train, folds, seed, protocol)).refit(train)
     seconds = time.perf_counter() - started
@@ -142,7 +144,8 @@ def run(dataset: Dataset, seeds: Sequence[int] = SEEDS, *, data_name: str = "ml-
     options: dict[str, Any] = {}
     if quick:
         options = {"grids": QUICK_GRIDS, "folds": 2, "candidates": 20,
-                   "ranker": RankerConfig(n_estimators=20, early_stopping_rounds=10, max_bin=255, n_jobs=1)}
+                   "ranker": RankerConfig(n_estimators=20, early_stopping_rounds=10, max_bin=255, n_jobs=1),
+                   "bags": 1}
     per_seed = {seed: run_seed(dataset, seed, **options) for seed in seeds}
     models = summarise(per_seed)
     best_single = max((m for m in models if m != HYBRID), key=lambda m: models[m]["ndcg@10"])

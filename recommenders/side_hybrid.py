@@ -10,14 +10,16 @@ so this hybrid takes its labels from a held-out slice of the training ratings:
    by the held-out ratings (binary). LightGBM LambdaRank learns to order the stacked candidates from each
    generator's rank and relative score (monotone: a better rank never lowers the score, which keeps label
    noise from reshuffling the CF order) plus side information. A few hundred residents give noisy labels,
-   so every training rating is held out once (k folds) rather than one validation slice.
+   so every training rating is held out once (k folds) rather than one validation slice. With
+   ``bags`` > 1, several rankers (seeds ``seed, seed + 1, ...``) are trained on the same rows and their
+   per-resident rank shares averaged, which damps the variance that label noise leaves in one ranker.
 2. :meth:`SideHybrid.refit` — refit the generators and features on all of train, keeping the ranker.
 3. :meth:`SideHybrid.score_matrix` — ranker scores of the candidates (−inf elsewhere and for rated services).
 """
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 
 import numpy as np
 import pandas as pd
@@ -36,6 +38,15 @@ _RANKER = RankerConfig(n_estimators=300, learning_rate=0.05, num_leaves=31, min_
                        early_stopping_rounds=40, truncation_level=20, max_bin=255)
 
 
+class TrainingRows(NamedTuple):
+    """Labelled candidate rows for the ranker (see :meth:`SideHybrid.training_rows`)."""
+
+    features: pd.DataFrame
+    relevance: np.ndarray
+    groups: np.ndarray
+    candidate_recall: float
+
+
 class SideHybridConfig(BaseModel):
     """Configuration of :class:`SideHybrid`.
 
@@ -50,6 +61,9 @@ class SideHybridConfig(BaseModel):
     time_kernel : bool
         Also the kernel-smoothed "popular while the resident was active" features (see :class:`SideFeatures`).
     ranker : RankerConfig
+    bags : int
+        Rankers trained with seeds ``seed, seed + 1, ...`` (different early-stopping residents and row and
+        feature subsamples); their per-resident rank shares are averaged.
     seed : int
     """
 
@@ -60,6 +74,7 @@ class SideHybridConfig(BaseModel):
     side_features: bool = True
     time_kernel: bool = False
     ranker: RankerConfig = _RANKER
+    bags: int = Field(1, ge=1)
     seed: int = 0
 
 
@@ -74,7 +89,8 @@ class SideHybrid:
         cfg = self.config
         flat: dict[str, Any] = {"side_hybrid.candidates_per_generator": cfg.candidates_per_generator,
                                 "side_hybrid.side_features": cfg.side_features,
-                                "side_hybrid.time_kernel": cfg.time_kernel, "side_hybrid.seed": cfg.seed}
+                                "side_hybrid.time_kernel": cfg.time_kernel, "side_hybrid.bags": cfg.bags,
+                                "side_hybrid.seed": cfg.seed}
         for name, params in cfg.generators.items():
             flat |= {f"side_hybrid.{k}": v for k, v in make_recommender(name, params).get_params().items()}
         return flat | {f"side_hybrid.ranker.{k}": v for k, v in cfg.ranker.model_dump().items()}
@@ -88,12 +104,22 @@ class SideHybrid:
         NotEnoughHistoryError
             If no labelled resident has a labelled service among their candidates.
         """
+        return self.fit_ranker(self.training_rows(folds))
+
+    def training_rows(self, folds: list[tuple[Dataset, pd.DataFrame]]) -> TrainingRows:
+        """The ranker's labelled candidate rows from ``folds`` (fits the generators on each fold's history).
+
+        Raises
+        ------
+        NotEnoughHistoryError
+            If no labelled resident has a labelled service among their candidates.
+        """
         parts: list[tuple[pd.DataFrame, np.ndarray, np.ndarray]] = []
         held_out = found = groups = 0
         for history, labels in folds:
             self._fit_parts(history)
             residents = np.sort(history.resident_ids.to_internal(pd.unique(labels[C.RESIDENT])))
-            features, rows, cols = self._candidates(residents)
+            features, rows, cols = self.candidates(residents)
             wanted = pd.MultiIndex.from_arrays([history.resident_ids.to_external(residents[rows]),
                                                 history.service_ids.to_external(cols)])
             rated = pd.MultiIndex.from_frame(labels[[C.RESIDENT, C.SERVICE]].astype(object))
@@ -105,12 +131,20 @@ class SideHybrid:
             held_out, found = held_out + len(labels), found + int(relevance.sum())
         if not found:
             raise NotEnoughHistoryError("no held-out rating is among the candidates; use more data or candidates")
-        features = pd.concat([p[0] for p in parts], ignore_index=True)
-        monotone = {f"{n}_rank": -1 for n in self.generators_} | {f"{n}_relative": 1 for n in self.generators_}
+        return TrainingRows(pd.concat([p[0] for p in parts], ignore_index=True),
+                            np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]),
+                            found / max(held_out, 1))
+
+    def fit_ranker(self, rows: TrainingRows) -> Self:
+        """Train ``config.bags`` rankers (seeds ``seed``, ``seed + 1``, ...) on :meth:`training_rows` output."""
+        names = [c[: -len("_rank")] for c in rows.features.columns if c.endswith("_rank")]
+        monotone = {f"{n}_rank": -1 for n in names} | {f"{n}_relative": 1 for n in names}
         config = self.config.ranker.model_copy(update={"monotone": monotone})
-        self.ranker_ = LambdaRanker(config, seed=self.config.seed).fit(
-            features, np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]))
-        self.candidate_recall_ = found / max(held_out, 1)
+        self.rankers_ = [LambdaRanker(config, seed=self.config.seed + bag).fit(rows.features, rows.relevance,
+                                                                               rows.groups)
+                         for bag in range(self.config.bags)]
+        self.ranker_ = self.rankers_[0]
+        self.candidate_recall_ = rows.candidate_recall
         return self
 
     def refit(self, dataset: Dataset) -> Self:
@@ -125,10 +159,22 @@ class SideHybrid:
         if not hasattr(self, "ranker_"):
             raise NotFittedError(type(self).__name__)
         residents = np.asarray(residents, dtype=np.int64)
-        features, rows, cols = self._candidates(residents)
+        features, rows, cols = self.candidates(residents)
         scores = np.full((len(residents), self.seen_.shape[1]), -np.inf)
-        scores[rows, cols] = self.ranker_.predict(features)
+        scores[rows, cols] = self.predict(features, rows)
         return scores
+
+    def predict(self, features: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+        """Ranker score of candidate rows (``rows``: the resident of each); with several bags, the mean of each
+        bag's per-resident rank share (0 worst … 1 best), so that no bag's score scale dominates."""
+        if not hasattr(self, "rankers_"):
+            raise NotFittedError(type(self).__name__)
+        if len(self.rankers_) == 1:
+            return self.rankers_[0].predict(features)
+        keys = pd.Series(rows)
+        shares = [pd.Series(r.predict(features)).groupby(keys.to_numpy()).rank(pct=True).to_numpy()
+                  for r in self.rankers_]
+        return np.mean(shares, axis=0)
 
     # ----- internals ------------------------------------------------------------------------------------
     def _fit_parts(self, dataset: Dataset) -> None:
@@ -141,7 +187,9 @@ class SideHybrid:
         self.side_ = (SideFeatures(time_kernel=self.config.time_kernel).fit(dataset) if self.config.side_features
                       else None)
 
-    def _candidates(self, residents: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    def candidates(self, residents: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        """Candidate features of ``residents`` (internal ids) and, per row, its position in ``residents`` and
+        its service's internal id, from the currently fitted generators (rows grouped by resident)."""
         seen_rows, seen_cols = self.seen_[residents].nonzero()
         take = self.config.candidates_per_generator
         mask = np.zeros((len(residents), self.seen_.shape[1]), dtype=bool)
@@ -178,4 +226,4 @@ def _rank_and_relative(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rank.astype(np.float64), relative
 
 
-__all__ = ["SideHybrid", "SideHybridConfig"]
+__all__ = ["SideHybrid", "SideHybridConfig", "TrainingRows"]

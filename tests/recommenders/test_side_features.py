@@ -66,3 +66,29 @@ def test_missing_side_information_gives_nan_not_an_error() -> None:
     row = features_of(data, "r1", "comedy")
     assert np.isnan(row["res_gender"]) and np.isnan(row["res_age"]) and np.isnan(row["segment0_lift"])
     assert row["taste_match"] == pytest.approx(1.0)
+
+
+def test_bagged_hybrid_averages_its_rankers_and_never_recommends_rated_services() -> None:
+    from recommenders.ranker import RankerConfig
+    from recommenders.side_hybrid import SideHybrid, SideHybridConfig
+    from tests.training.test_benchmark_protocol import dataset_of, ratings
+    from training import benchmark_protocol as bp
+
+    train = dataset_of(ratings(n_residents=60, n_services=30, n_ratings=700))
+    ranker = RankerConfig(n_estimators=15, early_stopping_rounds=5, n_jobs=1, max_bin=63)
+    config = SideHybridConfig(generators={"popular": {}, "ease": {"regularization": 20.0}},
+                              candidates_per_generator=10, ranker=ranker, bags=3, seed=5)
+    hybrid = SideHybrid(config)
+    rows = hybrid.training_rows(bp.stratified_folds(train, 3, seed=5))
+    assert set(rows.relevance) == {0, 1} and 0.0 < rows.candidate_recall <= 1.0
+    hybrid.fit_ranker(rows).refit(train)
+    assert [r.seed for r in hybrid.rankers_] == [5, 6, 7]
+    residents = np.arange(len(train.resident_ids))
+    features, cand_rows, _ = hybrid.candidates(residents)
+    bagged = hybrid.predict(features, cand_rows)
+    shares = [pd.Series(r.predict(features)).groupby(cand_rows).rank(pct=True) for r in hybrid.rankers_]
+    np.testing.assert_allclose(bagged, np.mean(shares, axis=0))
+    assert ((bagged > 0) & (bagged <= 1)).all()
+    scores = hybrid.score_matrix(residents)
+    assert np.isneginf(scores[bp.seen_matrix(train).nonzero()]).all()
+    assert np.isfinite(scores).sum(axis=1).min() >= 10  # every resident gets at least one generator's list

@@ -1,9 +1,9 @@
-"""Training: splits (time-based; stratified for published protocols), ground truth, offline metrics, and the
-online side: metrics from served lists and feedback, A/B reports and off-policy estimates.
+"""Training: splits (time-based; stratified for published protocols), ground truth and offline metrics.
 
-The MLflow-bound modules (``retrain``, ``tracking``, ``monitor``) are imported by name, not here."""
+The online side (``online_metrics``, ``ab_report``, ``off_policy``, ``monitor``) and the MLflow-bound modules
+(``retrain``, ``tracking``) are imported by module name: their main functions share the modules' names, so
+re-exporting them here would hide the modules."""
 
-from training.ab_report import ABReport, ab_report
 from training.metrics import (
     MetricInputError,
     catalogue_coverage,
@@ -18,8 +18,6 @@ from training.metrics import (
     precision_at_k,
     recall_at_k,
 )
-from training.off_policy import OffPolicyEstimate, estimate_ctr, logged_impressions
-from training.online_metrics import OnlineMetricsError, online_metrics
 from training.relevance import (
     NEGATIVE_RATING,
     POSITIVE_EVENTS,
@@ -37,26 +35,19 @@ __all__ = [
     "POSITIVE_EVENTS",
     "RELEVANCE",
     "WINDOWS",
-    "ABReport",
     "MetricInputError",
-    "OffPolicyEstimate",
-    "OnlineMetricsError",
     "RelevanceError",
     "SplitError",
     "TimeSplit",
-    "ab_report",
     "catalogue_coverage",
     "cold_start_ndcg",
-    "estimate_ctr",
     "evaluate",
     "event_relevance",
     "event_strengths",
-    "logged_impressions",
     "map_at_k",
     "mean_average_precision",
     "ndcg_at_k",
     "novelty",
-    "online_metrics",
     "per_group_ndcg",
     "per_resident_metrics",
     "precision_at_k",

@@ -1,4 +1,5 @@
-"""The ``linli`` command line: one command per job."""
+"""The ``linli`` command line: one command per job (the feedback-loop and benchmark commands live in
+:mod:`linli.loop_commands` and :mod:`linli.bench_commands`)."""
 
 from __future__ import annotations
 
@@ -16,21 +17,11 @@ import typer
 from tqdm import tqdm
 
 from features.errors import LinliDataError
+from linli.common import DataOption, JsonOption, app, fail
 from linli.settings import get_settings
 
 if TYPE_CHECKING:
     from training.feedback_data import FeedbackLog
-
-app = typer.Typer(help="Linli (邻里): resident profiling and service recommendation for smart communities.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-
-DataOption = Annotated[str, typer.Option("--data", help="Folder of CSV/Parquet tables, or a database URL.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code=2)
 
 
 @app.command()
@@ -68,7 +59,7 @@ def profile(
     try:
         dataset = load(data)
     except LinliDataError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     result = profile_dataset(dataset, seed=seed)
     truth = read_ground_truth(data) if "://" not in data else None
     report = summary(result, truth)
@@ -153,7 +144,7 @@ def train(
         dataset = load(data)
         log = _feedback_log(feedback)
     except (LinliDataError, TrainConfigError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     if seed is not None:
         cfg = cfg.with_seed(seed)
     with tqdm(desc="linli train", unit="stage", disable=None) as bar:
@@ -243,198 +234,15 @@ def _serve(host: str, port: int) -> None:
     try:
         api = create_app(settings)
     except ApiKeyConfigError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     typer.echo(f"Linli API on http://{host}:{port} (docs: http://{host}:{port}/docs); serving "
                f"{settings.model_name}@{settings.model_alias} from {settings.tracking_uri()}; /ready says when")
     uvicorn.run(api, host=host, port=port, log_level="info")
 
 
-@app.command()
-def simulate(
-    data: Annotated[Path, typer.Option("--data", help="A community folder written by `linli generate`.")],
-    days: Annotated[int, typer.Option(min=1, help="Simulated days (Linli retrains after each but the last).")] = 5,
-    url: Annotated[str | None, typer.Option(help="A running Linli API (keys from LINLI_API_KEYS, stores from "
-                                                 "LINLI_MLFLOW_TRACKING_URI and LINLI_DATABASE_URL); default: "
-                                                 "start one on a free loopback port.")] = None,
-    residents_per_day: Annotated[int, typer.Option(min=1, help="Residents asking for a list each day.")] = 2000,
-    history_weeks: Annotated[int, typer.Option(min=1, help="Weeks of the community's logs Linli starts with.")] = 4,
-    seed: Annotated[int, typer.Option(help="Seed of the simulated residents and of training.")] = 42,
-    needs_per_visit: Annotated[int, typer.Option(min=1, help="Services a resident looks for per visit.")] = 3,
-    config: Annotated[Path | None, typer.Option(help="Training config TOML (default "
-                                                     "experiments/configs/simulate.toml).")] = None,
-    workdir: Annotated[Path | None, typer.Option(help="Data folder of the API started here (MLflow, feedback "
-                                                      "store); default a temporary folder.")] = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Closed loop: synthetic residents ask the API, react by their true preferences, send feedback; Linli retrains
-    nightly through the promotion gate. Prints per-day online metrics."""
-    from experiments.simulated_residents import GroundTruthError
-    from experiments.simulator import (
-        SIMULATE_CONFIG,
-        SimulationConfig,
-        SimulationError,
-        format_report,
-        parse_keys,
-        run,
-    )
-    from serving.settings import ServingSettings
-    from training.config import TrainConfigError
-
-    serving = ServingSettings()
-    keys = parse_keys(serving.api_keys.get_secret_value()) if url and serving.api_keys else {}
-    options = SimulationConfig(data=data, days=days, residents_per_day=residents_per_day, history_weeks=history_weeks,
-                               seed=seed, needs_per_visit=needs_per_visit, url=url, keys=keys, workdir=workdir,
-                               train_config=config or SIMULATE_CONFIG,
-                               tracking_uri=serving.tracking_uri() if url else None,
-                               store_url=serving.store_url() if url else None, model_name=get_settings().model_name)
-    try:
-        report = run(options, progress=None if as_json else typer.echo)
-    except (SimulationError, GroundTruthError, LinliDataError, TrainConfigError) as exc:
-        raise _fail(str(exc)) from exc
-    typer.echo(json.dumps(report, ensure_ascii=False, default=str) if as_json else "\n" + format_report(report))
-
-
-StoreOption = Annotated[str | None, typer.Option(
-    "--store", help="Feedback store URL; default the API's (LINLI_DATABASE_URL, else <data_dir>/feedback.db).")]
-
-
-def _feedback_store(url: str | None) -> object:
-    """The feedback store at ``url`` (default the API's), refusing a SQLite file that does not exist."""
-    from serving.settings import ServingSettings
-    from serving.store import FeedbackStore
-
-    url = url or ServingSettings().store_url()
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        raise _fail(f"--store {url}: no such database file (it appears once the API has served a list)")
-    return FeedbackStore(url)
-
-
-@app.command()
-def monitor(
-    store: StoreOption = None,
-    window: Annotated[int, typer.Option(min=1, help="Days to look back.")] = 30,
-    settle_hours: Annotated[float, typer.Option(
-        min=0, help="Hours after a day ends until its feedback is complete and it is logged (once).")] = 24,
-    as_json: JsonOption = False,
-) -> None:
-    """Online metrics (CTR, booking, use, rating, coverage) per model version, variant and persona, logged per day
-    to each version's MLflow run. Incremental and idempotent: run it as often as you like."""
-    from datetime import timedelta
-
-    from serving.store import StoreUnavailableError
-    from training.monitor import monitor as run_monitor
-
-    settings = get_settings()
-    try:
-        with _feedback_store(store) as opened:  # type: ignore[attr-defined]
-            report = run_monitor(opened, settings.tracking_uri(), settings.model_name, window=timedelta(days=window),
-                                 settle=timedelta(hours=settle_hours))
-    except StoreUnavailableError as exc:
-        raise _fail(str(exc)) from exc
-    typer.echo(json.dumps(report.to_json(), ensure_ascii=False) if as_json else report.table())
-
-
-@app.command("ab-report")
-def ab_report(
-    store: StoreOption = None,
-    metric: Annotated[str, typer.Option(help="Metric of the verdict: ctr, booking_rate, use_rate or mean_rating.")
-                      ] = "ctr",
-    since: Annotated[str | None, typer.Option(help="Only lists served from then (Asia/Shanghai), e.g. 2026-11-01."
-                                              )] = None,
-    until: Annotated[str | None, typer.Option(help="Only lists served before then.")] = None,
-    confidence: Annotated[float, typer.Option(min=0.5, max=0.999, help="Confidence of the intervals.")] = 0.95,
-    min_residents: Annotated[int, typer.Option(min=2, help="Fewest residents per variant for a verdict.")] = 100,
-    as_json: JsonOption = False,
-) -> None:
-    """Compare the A/B variants (challenger vs champion) on online metrics, with intervals and a verdict."""
-    import pandas as pd
-
-    from serving.store import StoreUnavailableError
-    from training.ab_report import ab_report as run_report
-    from training.online_metrics import OnlineMetricsError
-
-    try:
-        start = pd.Timestamp(since) if since else None
-        end = pd.Timestamp(until) if until else None
-    except ValueError as exc:
-        raise _fail(f"--since/--until must be dates or ISO times: {exc}") from exc
-    try:
-        with _feedback_store(store) as opened:  # type: ignore[attr-defined]
-            served, events = opened.served(start), opened.events(start)
-        report = run_report(served, events, metric=metric, confidence=confidence, min_residents=min_residents,
-                            since=start, until=end)
-    except (StoreUnavailableError, OnlineMetricsError) as exc:
-        raise _fail(str(exc)) from exc
-    typer.echo(json.dumps(report.to_json(), ensure_ascii=False) if as_json else report.table())
-
-
-bench = typer.Typer(help="Benchmarks (figures for the README).", no_args_is_help=True)
-app.add_typer(bench, name="bench")
-
-
-@bench.command("foundation")
-def bench_foundation(
-    sizes: Annotated[str, typer.Option(help="Comma-separated community sizes (residents).")] = "10000,100000",
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
-    as_json: JsonOption = False,
-) -> None:
-    """Time generate → load → features → personas, with peak memory, for each size (one process each)."""
-    from experiments.foundation_bench import format_table, run
-
-    report = run(_sizes(sizes), seed)
-    typer.echo(json.dumps(report) if as_json else f"{report['cores']} cores\n" + format_table(report))
-
-
-@bench.command("train")
-def bench_train(
-    sizes: Annotated[str, typer.Option(help="Comma-separated community sizes (residents).")] = "20000",
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
-    as_json: JsonOption = False,
-) -> None:
-    """Train on generated communities: quality against the targets, time and peak memory (one process each)."""
-    from experiments.train_bench import format_report, run
-
-    size_list = _sizes(sizes)
-    report = run(size_list, seed)
-    typer.echo(json.dumps(report) if as_json else f"{report['cores']} cores\n" + format_report(report))
-
-
-@bench.command("movielens")
-def bench_movielens(
-    seeds: Annotated[str, typer.Option(help="Comma-separated split seeds.")] = "42,1,2",
-    data: Annotated[Path | None, typer.Option("--data", help="Folder of RecBole atomic files (NAME.inter, "
-                                                             "NAME.user, NAME.item); default MovieLens-100K.")] = None,
-    cache: Annotated[Path | None, typer.Option(help="Cache of MovieLens-100K (default <data_dir>/cache).")] = None,
-    quick: Annotated[bool, typer.Option(help="Smoke run: three models, one grid point each, a small ranker.")] = False,
-    as_json: JsonOption = False,
-) -> None:
-    """MovieLens on the published protocol (Microsoft Recommenders): baselines tuned on validation + the hybrid."""
-    from experiments.movielens_bench import format_report, load, run
-
-    settings = get_settings()
-    try:
-        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
-    except ValueError as exc:
-        raise _fail(f"--seeds must be comma-separated integers, got {seeds!r}") from exc
-    if not seed_list:
-        raise _fail("--seeds needs at least one seed")
-    try:
-        dataset, name = load(data, cache or settings.data_dir / "cache")
-    except LinliDataError as exc:
-        raise _fail(str(exc)) from exc
-    report = run(dataset, seed_list, data_name=name, tracking_uri=settings.tracking_uri(),
-                 artifact_location=settings.artifact_location(), quick=quick)
-    typer.echo(json.dumps(report, default=str) if as_json else format_report(report))
-
-
-def _sizes(text: str) -> list[int]:
-    try:
-        sizes = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError as exc:
-        raise _fail(f"--sizes must be comma-separated integers, got {text!r}") from exc
-    if not sizes or min(sizes) < 1:
-        raise _fail(f"--sizes needs at least one positive size, got {text!r}")
-    return sizes
+# The other command groups register themselves on ``app`` when imported (after the commands above, so
+# ``linli --help`` lists them in this order).
+from linli import bench_commands, loop_commands  # noqa: E402, F401
 
 
 def main() -> None:

@@ -1,0 +1,81 @@
+"""``linli bench …``: the benchmarks behind the README's figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from features.errors import LinliDataError
+from linli.common import JsonOption, app, fail
+from linli.settings import get_settings
+
+bench = typer.Typer(help="Benchmarks (figures for the README).", no_args_is_help=True)
+app.add_typer(bench, name="bench")
+
+
+@bench.command("foundation")
+def bench_foundation(
+    sizes: Annotated[str, typer.Option(help="Comma-separated community sizes (residents).")] = "10000,100000",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    as_json: JsonOption = False,
+) -> None:
+    """Time generate → load → features → personas, with peak memory, for each size (one process each)."""
+    from experiments.foundation_bench import format_table, run
+
+    report = run(_sizes(sizes), seed)
+    typer.echo(json.dumps(report) if as_json else f"{report['cores']} cores\n" + format_table(report))
+
+
+@bench.command("train")
+def bench_train(
+    sizes: Annotated[str, typer.Option(help="Comma-separated community sizes (residents).")] = "20000",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    as_json: JsonOption = False,
+) -> None:
+    """Train on generated communities: quality against the targets, time and peak memory (one process each)."""
+    from experiments.train_bench import format_report, run
+
+    size_list = _sizes(sizes)
+    report = run(size_list, seed)
+    typer.echo(json.dumps(report) if as_json else f"{report['cores']} cores\n" + format_report(report))
+
+
+@bench.command("movielens")
+def bench_movielens(
+    seeds: Annotated[str, typer.Option(help="Comma-separated split seeds.")] = "42,1,2",
+    data: Annotated[Path | None, typer.Option("--data", help="Folder of RecBole atomic files (NAME.inter, "
+                                                             "NAME.user, NAME.item); default MovieLens-100K.")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Cache of MovieLens-100K (default <data_dir>/cache).")] = None,
+    quick: Annotated[bool, typer.Option(help="Smoke run: three models, one grid point each, a small ranker.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """MovieLens on the published protocol (Microsoft Recommenders): baselines tuned on validation + the hybrid."""
+    from experiments.movielens_bench import format_report, load, run
+
+    settings = get_settings()
+    try:
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError as exc:
+        raise fail(f"--seeds must be comma-separated integers, got {seeds!r}") from exc
+    if not seed_list:
+        raise fail("--seeds needs at least one seed")
+    try:
+        dataset, name = load(data, cache or settings.data_dir / "cache")
+    except LinliDataError as exc:
+        raise fail(str(exc)) from exc
+    report = run(dataset, seed_list, data_name=name, tracking_uri=settings.tracking_uri(),
+                 artifact_location=settings.artifact_location(), quick=quick)
+    typer.echo(json.dumps(report, default=str) if as_json else format_report(report))
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError as exc:
+        raise fail(f"--sizes must be comma-separated integers, got {text!r}") from exc
+    if not sizes or min(sizes) < 1:
+        raise fail(f"--sizes needs at least one positive size, got {text!r}")
+    return sizes

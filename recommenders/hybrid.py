@@ -41,6 +41,10 @@ class HybridConfig(RecommenderConfig):
     label_weeks: int = Field(3, ge=1)
     max_label_residents: int = Field(15_000, ge=100)
     feature_set: str | None = None
+    #: Services shown to a resident in the label window (``impression`` events, e.g. served lists from the
+    #: feedback store) and not taken up join the ranker's training rows as negatives (label 0), so a list
+    #: passed over teaches the ranker even when no generator proposed those services.
+    shown_negatives: bool = True
     ranker: RankerConfig = RankerConfig()
     rules: RulesConfig = RulesConfig()
     seed: int = 0
@@ -108,7 +112,8 @@ class HybridRecommender(Recommender):
             residents = rng.choice(residents, self.config.max_label_residents, replace=False)
         internal = np.sort(self.resident_ids_.to_internal(residents))
         ids = self.resident_ids_.to_external(internal)
-        features, rows, cols, _ = self._candidates(internal, ids)
+        shown = self._shown(window, ids) if self.config.shown_negatives else None
+        features, rows, cols, _ = self._candidates(internal, ids, extra=shown)
         key = pd.Series(labels["relevance"].to_numpy(),
                         index=pd.MultiIndex.from_arrays([labels[C.RESIDENT], labels[C.SERVICE]]))
         service_ids = self.service_ids_.external.to_numpy()
@@ -116,6 +121,16 @@ class HybridRecommender(Recommender):
         relevance = key.reindex(wanted).fillna(0).to_numpy(dtype=np.int32)
         has_positive = pd.Series(relevance).groupby(rows).transform("max").to_numpy() > 0
         return features[has_positive].reset_index(drop=True), relevance[has_positive], rows[has_positive]
+
+    def _shown(self, window: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
+        """(residents × services) bool: services shown to each of ``ids`` in the label window."""
+        shown = np.zeros((len(ids), len(self.service_ids_)), dtype=bool)
+        impressions = window[window[C.EVENT].astype(str) == "impression"]
+        rows = pd.Index(ids).get_indexer(impressions[C.RESIDENT].astype(str).to_numpy())
+        cols = self.service_ids_.external.get_indexer(impressions[C.SERVICE].astype(str).to_numpy())
+        keep = (rows >= 0) & (cols >= 0)
+        shown[rows[keep], cols[keep]] = True
+        return shown
 
     # ----- scoring --------------------------------------------------------------------------------------
     def _generator_scores(self, internal: np.ndarray, profile_rows: pd.DataFrame | None = None,
@@ -132,11 +147,14 @@ class HybridRecommender(Recommender):
         return scores
 
     def _candidates(self, internal: np.ndarray, ids: np.ndarray, profile_rows: pd.DataFrame | None = None,
-                    cross_all: pd.DataFrame | None = None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray,
-                                                                    pd.DataFrame]:
-        """Candidate feature rows (with their resident row and service column) and the resident table."""
+                    cross_all: pd.DataFrame | None = None, extra: np.ndarray | None = None
+                    ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, pd.DataFrame]:
+        """Candidate feature rows (with their resident row and service column) and the resident table;
+        ``extra`` (residents × services, bool) adds rows beyond the generators' candidates."""
         scores = self._generator_scores(internal, profile_rows, ids)
         mask = candidate_mask(scores, self.config.candidates_per_generator)
+        if extra is not None:
+            mask |= extra
         resident = resident_table(self.pipeline_, ids, internal >= 0, profile_rows)
         features, rows, cols = candidate_rows(self.pipeline_, ids, self.service_ids_.external.to_numpy(), mask,
                                               scores, resident, cross_all, profile_rows)

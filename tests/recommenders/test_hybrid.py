@@ -112,3 +112,24 @@ def test_a_profile_sent_for_a_known_resident_does_not_override_their_history(hyb
     alone = hybrid.recommend(ids[:1], k=5)
     pd.testing.assert_frame_equal(with_profiles[with_profiles[C.RESIDENT] == ids[0]].reset_index(drop=True), alone)
     assert (with_profiles[C.RESIDENT] == "NEW-9").sum() == 5
+
+
+def test_services_shown_and_passed_over_are_ranker_negatives(dataset: Dataset, hybrid: HybridRecommender) -> None:
+    import copy
+
+    label_start = hybrid.cutoff_ - pd.Timedelta(weeks=FAST.label_weeks)
+    times = dataset.interactions[C.TIMESTAMP]
+    window = dataset.interactions[(times >= label_start) & (times < hybrid.cutoff_)]
+    ids = np.asarray(pd.unique(window[C.RESIDENT].astype(str)))[:50]
+    shown = hybrid._shown(window, ids)
+    impressions = window[(window[C.EVENT] == "impression") & window[C.RESIDENT].isin(ids)]
+    expected = set(zip(impressions[C.RESIDENT].astype(str), impressions[C.SERVICE].astype(str), strict=True))
+    rows, cols = np.nonzero(shown)
+    services = hybrid.service_ids_.external.to_numpy()
+    assert {(ids[r], services[c]) for r, c in zip(rows, cols, strict=True)} == expected and expected
+    blind = copy.copy(hybrid)
+    blind.config = FAST.model_copy(update={"shown_negatives": False})
+    with_shown, relevance, _ = hybrid._training_rows(dataset, label_start)
+    without, relevance_blind, _ = blind._training_rows(dataset, label_start)
+    assert len(with_shown) > len(without)  # shown services the generators did not propose join the rows
+    assert (relevance == 0).sum() > (relevance_blind == 0).sum()  # … mostly as negatives

@@ -111,27 +111,28 @@ def merge_feedback(dataset: Dataset, log: FeedbackLog) -> tuple[Dataset, Feedbac
     known_resident = rows[C.RESIDENT].isin(dataset.resident_ids.external).to_numpy(dtype=bool)
     known_service = rows[C.SERVICE].isin(dataset.service_ids.external).to_numpy(dtype=bool)
     rows = rows[known_resident & known_service]
-    new, duplicates = _new_rows(dataset.interactions, rows)
+    history = _as_raw(dataset.interactions)  # once: it is the whole history
+    new, duplicates = _new_rows(history, _as_raw(rows))
     counts = FeedbackMerge(events=len(log.events), impressions_added=impressions,
                            unknown_resident_rows=int((~known_resident).sum()),
                            unknown_service_rows=int((known_resident & ~known_service).sum()),
                            duplicate_rows=duplicates, added=len(new))
     if new.empty:
         return dataset, counts
-    history = dataset.interactions
-    combined = pd.concat([_as_raw(history), _as_raw(new)], ignore_index=True)
+    combined = pd.concat([history, new], ignore_index=True)
     merged = Dataset.from_frames(dataset.residents, dataset.communities, dataset.services, combined,
                                  sources={"interactions": "interactions + feedback store"})
     return merged, counts
 
 
 def _new_rows(history: pd.DataFrame, rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """``rows`` not already in ``history`` (nor repeated among themselves), and how many were dropped so."""
+    """``rows`` not already in ``history`` (nor repeated among themselves), and how many were dropped so; both
+    frames as :func:`_as_raw` makes them."""
     if rows.empty:
         return rows, 0
     unique = rows.drop_duplicates(_KEY)
-    present = pd.MultiIndex.from_frame(_as_raw(history)[_KEY])
-    keys = pd.MultiIndex.from_frame(_as_raw(unique)[_KEY])
+    present = pd.MultiIndex.from_frame(history[_KEY])
+    keys = pd.MultiIndex.from_frame(unique[_KEY])
     new = unique[~keys.isin(present)]
     return new.reset_index(drop=True), len(rows) - len(new)
 

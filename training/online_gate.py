@@ -5,8 +5,9 @@ logged impressions (:func:`training.off_policy.estimate_ctr`: inverse propensity
 version's top-k lists for the logged residents). The champion's CTR is observed on its own served lists
 (:func:`training.online_metrics.online_metrics`). Both come with confidence intervals, are logged on the run
 (``online.champion_ctr*``, ``offpolicy.ctr*``) and are handed to :func:`training.promotion.decide` as
-:class:`~training.promotion.OnlineEvidence`. A version that already served under A/B is compared on its
-observed CTR instead (:func:`observed_evidence`).
+:class:`~training.promotion.OnlineEvidence`. For a version that already served under A/B,
+:func:`observed_evidence` builds the evidence from both observed CTRs instead (no command calls it yet: promoting an
+existing challenger is a manual alias change after ``linli ab-report``).
 """
 
 from __future__ import annotations

@@ -193,13 +193,13 @@ def _loop(config: SimulationConfig, api: _Api, history: Dataset, train_config: T
     for day in range(1, config.days + 1):
         date = start + pd.Timedelta(days=day - 1)
         request_ids, expected = _serve_day(api, residents, date, config)
-        served = api.store.served()
-        row = _day_metrics(day, date, served[served[REQUEST_ID].isin(request_ids)], api.store.events())
+        served, events = api.store.served(), api.store.events()
+        row = _day_metrics(day, date, served[served[REQUEST_ID].isin(request_ids)], events)
         row["expected_ctr"] = expected
         if day < config.days:
             say(f"day {day}: ctr {row['ctr']:.4f} on {row['impressions']} impressions; retraining")
             result = train(history, tracking_uri=api.tracking_uri, model_name=api.model_name, config=train_config,
-                           artifact_location=api.artifact_location, feedback=FeedbackLog(served, api.store.events()))
+                           artifact_location=api.artifact_location, feedback=FeedbackLog(served, events))
             row |= {"trained_version": result.model_version, "promoted": result.promoted,
                     "offpolicy_ctr": result.online.get("metrics", {}).get("offpolicy.ctr"),
                     "gate": result.decision, "feedback_added": result.feedback.get("added", 0)}

@@ -30,6 +30,7 @@ _ASSETS = {"planner.js": "text/javascript; charset=utf-8", "planner.css": "text/
 _HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
                                        "form-action 'self'; base-uri 'none'",
             "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+_FORBIDDEN = "此密钥的角色无权查看规划页面 · This key's role may not see the planner page"
 _admit = require(Role.PLANNER)
 _scheme = APIKeyHeader(name=HEADER, auto_error=False)
 
@@ -74,8 +75,7 @@ def page(request: Request, key: Annotated[str | None, Security(_scheme)] = None)
         _admit(request, key)
     except HTTPException as exc:
         if exc.status_code == status.HTTP_403_FORBIDDEN:
-            return _html("login.html", exc.status_code, "此密钥的角色无权查看规划页面 · This key's role may not "
-                                                        "see the planner page")
+            return _html("login.html", exc.status_code, _FORBIDDEN)
         return _html("login.html", exc.status_code)
     return _html("index.html")
 
@@ -94,8 +94,7 @@ async def login(request: Request) -> Response:
     if role is None:
         return _html("login.html", status.HTTP_401_UNAUTHORIZED, "密钥无效 · Unknown key")
     if role not in (Role.PLANNER, Role.ADMIN):
-        return _html("login.html", status.HTTP_403_FORBIDDEN, "此密钥的角色无权查看规划页面 · This key's role "
-                                                              "may not see the planner page")
+        return _html("login.html", status.HTTP_403_FORBIDDEN, _FORBIDDEN)
     response = RedirectResponse("/planner", status_code=status.HTTP_303_SEE_OTHER)
     sessions: Sessions = request.app.state.sessions
     sessions.set_cookie(response, key, secure=request.url.scheme == "https")

@@ -72,13 +72,7 @@ class SegmentReport:
 
     def to_records(self, name: str) -> list[dict[str, object]]:
         """Rows of one level as JSON-ready dicts; suppressed cells read ``"<k"`` (e.g. ``"<10"``)."""
-        frame = self.level(name)
-        marker = f"<{self.k}"
-        records = []
-        for row in frame.reset_index().to_dict(orient="records"):
-            hidden = set(row.pop("suppressed"))
-            records.append({key: (marker if key in hidden else value) for key, value in row.items()})
-        return records
+        return self._marked(self.level(name).reset_index())
 
     def long_records(self, table: str, level: str, unit_id: str) -> list[dict[str, object]]:
         """Rows of ``usage`` or ``monthly`` for one unit; suppressed cells read ``"<k"``."""
@@ -86,9 +80,13 @@ class SegmentReport:
         if frame is None or frame.empty:
             return []
         frame = frame[(frame["level"] == level) & (frame["unit_id"] == unit_id)]
+        return self._marked(frame.drop(columns=["level", "unit_id"]))
+
+    def _marked(self, frame: pd.DataFrame) -> list[dict[str, object]]:
+        """``frame``'s rows as dicts without ``suppressed``; the cells it names read ``"<k"``."""
         marker = f"<{self.k}"
         records = []
-        for row in frame.drop(columns=["level", "unit_id"]).to_dict(orient="records"):
+        for row in frame.to_dict(orient="records"):
             hidden = set(row.pop("suppressed"))
             records.append({key: (marker if key in hidden else value) for key, value in row.items()})
         return records

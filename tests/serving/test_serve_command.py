@@ -6,13 +6,12 @@ import os
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
+from experiments.local_server import free_port, stop, wait_ready
 from serving.settings import ServingSettings
-from tests.serving.conftest import free_port
 
 
 def test_serve_without_keys_writes_a_keys_file_and_serves(settings: ServingSettings, tmp_path: Path) -> None:
@@ -26,16 +25,7 @@ def test_serve_without_keys_writes_a_keys_file_and_serves(settings: ServingSetti
                                    stdout=out, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+        wait_ready(url, process, 120, log)
         keys_file = tmp_path / "api_keys"
         assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
         platform_key = next(line.split(":", 1)[1] for line in keys_file.read_text().splitlines()
@@ -44,8 +34,7 @@ def test_serve_without_keys_writes_a_keys_file_and_serves(settings: ServingSetti
         assert answer.status_code == 200 and answer.json()["model_version"] == "1"
         assert httpx.get(f"{url}/recommendations/R0000001").status_code == 401
     finally:
-        process.terminate()
-        process.wait(20)
+        stop(process)
     output = log.read_text()
     assert f"http://127.0.0.1:{port}" in output and str(keys_file) in output
     assert platform_key not in output

@@ -17,7 +17,7 @@ import typer
 from tqdm import tqdm
 
 from features.errors import LinliDataError
-from linli.common import DataOption, JsonOption, app, fail
+from linli.common import DataOption, JsonOption, app, fail, feedback_store_url
 from linli.settings import get_settings
 
 if TYPE_CHECKING:
@@ -175,8 +175,8 @@ def _feedback_log(url: str | None) -> FeedbackLog | None:
 
     if url is not None and url.lower() == "none":
         return None
-    url = url or ServingSettings().store_url()
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+    url, exists = feedback_store_url(url)
+    if not exists:
         if url == ServingSettings().store_url():
             return None  # no API has served yet: nothing to learn from
         raise LinliDataError(f"--feedback {url}: no such database file")

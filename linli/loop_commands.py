@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from features.errors import LinliDataError
-from linli.common import JsonOption, app, fail
+from linli.common import JsonOption, app, fail, feedback_store_url
 from linli.settings import get_settings
 
 
@@ -64,11 +64,10 @@ StoreOption = Annotated[str | None, typer.Option(
 
 def _feedback_store(url: str | None) -> object:
     """The feedback store at ``url`` (default the API's), refusing a SQLite file that does not exist."""
-    from serving.settings import ServingSettings
     from serving.store import FeedbackStore
 
-    url = url or ServingSettings().store_url()
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+    url, exists = feedback_store_url(url)
+    if not exists:
         raise fail(f"--store {url}: no such database file (it appears once the API has served a list)")
     return FeedbackStore(url)
 

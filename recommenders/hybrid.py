@@ -24,7 +24,8 @@ from recommenders.base import RANK, SCORE, Recommender, RecommenderConfig
 from recommenders.candidates import candidate_mask, candidate_rows, resident_table
 from recommenders.errors import NotEnoughHistoryError
 from recommenders.explanations import Explainer
-from recommenders.ranker import LambdaRanker, RankerConfig
+from recommenders.ranker import RankerConfig
+from recommenders.ranker_bag import RankerBag
 from recommenders.registry import make_recommender
 from recommenders.rules import RULE_CROSS_FEATURES, RULE_RESIDENT_FEATURES, RulesConfig, ServiceRules
 
@@ -46,6 +47,9 @@ class HybridConfig(RecommenderConfig):
     #: passed over teaches the ranker even when no generator proposed those services.
     shown_negatives: bool = True
     ranker: RankerConfig = RankerConfig()
+    #: Rankers trained on the same rows with seeds ``seed, seed + 1, ...`` and averaged (see
+    #: :mod:`recommenders.ranker_bag`); 3 was chosen on validation communities, 1 is a single ranker.
+    ranker_bags: int = Field(3, ge=1)
     rules: RulesConfig = RulesConfig()
     seed: int = 0
 
@@ -73,7 +77,7 @@ class HybridRecommender(Recommender):
         self.feature_set_ = _with_rule_features(base)
         self._fit_stage(dataset, label_start)
         features, relevance, groups = self._training_rows(dataset, label_start)
-        self.ranker_ = LambdaRanker(cfg.ranker, seed=cfg.seed).fit(features, relevance, groups)
+        self.ranker_ = RankerBag(cfg.ranker, cfg.ranker_bags, cfg.seed).fit(features, relevance, groups)
         self._fit_stage(dataset, self.cutoff_)
         self.explainer_ = Explainer(self.ranker_)
 
@@ -149,15 +153,27 @@ class HybridRecommender(Recommender):
     def _candidates(self, internal: np.ndarray, ids: np.ndarray, profile_rows: pd.DataFrame | None = None,
                     cross_all: pd.DataFrame | None = None, extra: np.ndarray | None = None
                     ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, pd.DataFrame]:
-        """Candidate feature rows (with their resident row and service column) and the resident table;
-        ``extra`` (residents × services, bool) adds rows beyond the generators' candidates."""
-        scores = self._generator_scores(internal, profile_rows, ids)
-        mask = candidate_mask(scores, self.config.candidates_per_generator)
+        """Candidate feature rows (with their resident row and service column) and the resident table.
+
+        Candidates are drawn only from the services the rules allow (eligible, offered, one-off not yet
+        used), and each generator's rank and gap are measured among those: a slot taken by a permit the
+        resident already holds is a slot lost to a service they could use. ``extra`` (residents × services,
+        bool) adds allowed rows beyond the generators' candidates. ``cross_all`` (cross features of every
+        pair, row-major) is computed when not given.
+        """
+        services = self.service_ids_.external.to_numpy()
+        if cross_all is None:
+            pairs = pd.DataFrame({C.RESIDENT: np.repeat(ids, len(services)), C.SERVICE: np.tile(services, len(ids))})
+            cross_all = self.pipeline_.cross_features(pairs, profile_rows=profile_rows)
+        allowed = self.rules_.allowed(cross_all, (len(ids), len(services)))
+        scores = {name: np.where(allowed, matrix, -np.inf)
+                  for name, matrix in self._generator_scores(internal, profile_rows, ids).items()}
+        mask = candidate_mask(scores, self.config.candidates_per_generator) & allowed
         if extra is not None:
-            mask |= extra
+            mask |= extra & allowed
         resident = resident_table(self.pipeline_, ids, internal >= 0, profile_rows)
-        features, rows, cols = candidate_rows(self.pipeline_, ids, self.service_ids_.external.to_numpy(), mask,
-                                              scores, resident, cross_all, profile_rows)
+        features, rows, cols = candidate_rows(self.pipeline_, ids, services, mask, scores, resident, cross_all,
+                                              profile_rows)
         return features, rows, cols, resident
 
     def _score(self, residents: np.ndarray) -> np.ndarray:

@@ -133,3 +133,21 @@ def test_services_shown_and_passed_over_are_ranker_negatives(dataset: Dataset, h
     without, relevance_blind, _ = blind._training_rows(dataset, label_start)
     assert len(with_shown) > len(without)  # shown services the generators did not propose join the rows
     assert (relevance == 0).sum() > (relevance_blind == 0).sum()  # … mostly as negatives
+
+
+def test_candidates_are_drawn_from_services_the_rules_allow(dataset: Dataset, hybrid: HybridRecommender) -> None:
+    one_off = dataset.services.loc[dataset.services[C.ONE_OFF].fillna(False).astype(bool), C.SERVICE]
+    known = dataset.until(hybrid.cutoff_).interactions
+    used = known[known[C.EVENT].isin(["use", "rate"]) & known[C.SERVICE].isin(one_off)]
+    ids = np.asarray(pd.unique(used[C.RESIDENT].astype(str)))[:200]
+    internal = hybrid.resident_ids_.to_internal(ids)
+    services = hybrid.service_ids_.external.to_numpy()
+    pairs = pd.DataFrame({C.RESIDENT: np.repeat(ids, len(services)), C.SERVICE: np.tile(services, len(ids))})
+    allowed = hybrid.rules_.allowed(hybrid.pipeline_.cross_features(pairs), (len(ids), len(services)))
+    _, rows, cols, _ = hybrid._candidates(internal, ids)
+    assert len(ids) and allowed[rows, cols].all(), "a service the rules forbid never becomes a candidate"
+    held = set(zip(used[C.RESIDENT].astype(str), used[C.SERVICE].astype(str), strict=True))
+    assert not held & {(ids[r], services[c]) for r, c in zip(rows, cols, strict=True)}
+    per_resident = np.bincount(rows, minlength=len(ids))
+    wanted = np.minimum(allowed.sum(axis=1), FAST.candidates_per_generator)
+    assert (per_resident >= wanted).all(), "used permits do not take the slots of services the resident may get"

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from recommenders.ranker import LambdaRanker
+from recommenders.ranker_bag import RankerBag
 
 #: Readable names of ranker features (English, Chinese), by exact name.
 FEATURE_LABELS: dict[str, tuple[str, str]] = {
@@ -54,11 +55,11 @@ class Explainer:
 
     Parameters
     ----------
-    ranker : LambdaRanker
+    ranker : LambdaRanker or RankerBag
         The fitted ranker (for feature contributions).
     """
 
-    def __init__(self, ranker: LambdaRanker) -> None:
+    def __init__(self, ranker: LambdaRanker | RankerBag) -> None:
         self.ranker = ranker
 
     def explain(self, features: pd.DataFrame, services: np.ndarray) -> pd.DataFrame:

@@ -30,7 +30,8 @@ from features.columns import Columns as C
 from features.dataset import Dataset
 from recommenders.base import Recommender
 from recommenders.errors import NotEnoughHistoryError, NotFittedError
-from recommenders.ranker import LambdaRanker, RankerConfig
+from recommenders.ranker import RankerConfig
+from recommenders.ranker_bag import RankerBag
 from recommenders.registry import make_recommender
 from recommenders.side_features import SideFeatures
 
@@ -140,10 +141,9 @@ class SideHybrid:
         names = [c[: -len("_rank")] for c in rows.features.columns if c.endswith("_rank")]
         monotone = {f"{n}_rank": -1 for n in names} | {f"{n}_relative": 1 for n in names}
         config = self.config.ranker.model_copy(update={"monotone": monotone})
-        self.rankers_ = [LambdaRanker(config, seed=self.config.seed + bag).fit(rows.features, rows.relevance,
+        self.ranker_ = RankerBag(config, self.config.bags, self.config.seed).fit(rows.features, rows.relevance,
                                                                                rows.groups)
-                         for bag in range(self.config.bags)]
-        self.ranker_ = self.rankers_[0]
+        self.rankers_ = self.ranker_.rankers_
         self.candidate_recall_ = rows.candidate_recall
         return self
 
@@ -167,14 +167,11 @@ class SideHybrid:
     def predict(self, features: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
         """Ranker score of candidate rows (``rows``: the resident of each); with several bags, the mean of each
         bag's per-resident rank share (0 worst … 1 best), so that no bag's score scale dominates."""
-        if not hasattr(self, "rankers_"):
+        if not hasattr(self, "ranker_"):
             raise NotFittedError(type(self).__name__)
-        if len(self.rankers_) == 1:
-            return self.rankers_[0].predict(features)
-        keys = pd.Series(rows)
-        shares = [pd.Series(r.predict(features)).groupby(keys.to_numpy()).rank(pct=True).to_numpy()
-                  for r in self.rankers_]
-        return np.mean(shares, axis=0)
+        if self.ranker_.bags == 1:
+            return self.ranker_.predict(features)
+        return self.ranker_.rank_shares(features, rows)
 
     # ----- internals ------------------------------------------------------------------------------------
     def _fit_parts(self, dataset: Dataset) -> None:

@@ -33,7 +33,7 @@ SEEDS = (42, 1, 2)
 PROTOCOL = bp.Protocol()
 HYBRID = "linli_hybrid"
 #: Rankers averaged in the hybrid (chosen on validation: ``python -m experiments.movielens_validation``).
-BAGS = 3
+BAGS = 5
 
 #: Model → (registered recommender, grid searched on the validation slice).
 GRIDS: dict[str, tuple[str, list[dict[str, Any]]]] = {

@@ -42,19 +42,37 @@ def run_one(residents: int, seed: int, folder: Path) -> dict[str, Any]:
 
     timings: dict[str, dict[str, float]] = {}
     with stage(timings, "generate"):
-        dataset = generate_community(residents=residents, seed=seed).dataset()
+        community = generate_community(residents=residents, seed=seed)
+        dataset = community.dataset()
     reset_peak()
     started = time.perf_counter()
     with stage(timings, "train"):
         result = train(dataset, tracking_uri=f"sqlite:///{folder / 'mlflow.db'}", model_name="bench",
                        artifact_location=(folder / "artifacts").as_uri(), config=TrainConfig().with_seed(seed))
+    seconds = round(time.perf_counter() - started, 1)
     return {"residents": residents, "interactions": len(dataset.interactions),
-            "train_seconds": round(time.perf_counter() - started, 1),
+            "train_seconds": seconds,
             "train_peak_rss_mib": timings["train"]["peak_rss_mib"], "stage_seconds": result.seconds,
             "metrics": {name: {k: v for k, v in m.items() if not isinstance(v, dict)}
                         for name, m in result.metrics.items()},
             "per_persona_ndcg@10": result.to_json()["per_persona_ndcg@10"],
-            "ratios": quality_ratios(result.metrics)}
+            "ratios": quality_ratios(result.metrics),
+            "true_preferences": true_preference_ceiling(community, dataset, TrainConfig().with_seed(seed))}
+
+
+def true_preference_ceiling(community: Any, dataset: Any, config: Any) -> dict[str, Any]:
+    """NDCG@k of ranking by the generator's true scores on the benchmark's test window, overall and per persona,
+    and its worst / best persona ratio: what the data permits (see :mod:`experiments.true_preference_ranking`)."""
+    from experiments.true_preference_ranking import TruePreferenceRanking
+    from training.evaluation import EvaluationWindow
+    from training.splits import time_split
+
+    split = time_split(dataset, test_weeks=config.test_weeks, validation_weeks=0)
+    window = EvaluationWindow.build(dataset, split, config.k, config.seed)
+    metrics = window.score(TruePreferenceRanking(community, split.test_start))
+    personas = {str(p): round(float(v), 4) for p, v in metrics["per_persona_ndcg@10"].items() if v == v}
+    return {"ndcg@10": round(float(metrics["ndcg@10"]), 4), "per_persona_ndcg@10": personas,
+            "worst_over_best_persona": round(min(personas.values()) / max(personas.values()), 4)}
 
 
 def run(sizes: list[int], seed: int = 42) -> dict[str, Any]:
@@ -83,6 +101,10 @@ def format_report(report: dict[str, Any]) -> str:
                    f"popularity {r['cold_start_popular']:.3f}")
         personas = ", ".join(f"{p} {v:.3f}" for p, v in row["per_persona_ndcg@10"].items())
         out.append(f"\nhybrid NDCG@10 per persona: {personas}\n")
+        ceiling = row["true_preferences"]
+        personas = ", ".join(f"{p} {v:.3f}" for p, v in ceiling["per_persona_ndcg@10"].items())
+        out.append(f"ranking by the generator's true preferences (the ceiling): NDCG@10 {ceiling['ndcg@10']:.4f}, "
+                   f"worst / best persona {ceiling['worst_over_best_persona']:.2f} ({personas})\n")
     return "\n".join(out)
 
 

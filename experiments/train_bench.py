@@ -97,14 +97,14 @@ def format_report(report: dict[str, Any]) -> str:
         out.append("")
         out.append(f"hybrid / popularity {r['hybrid_over_popular']:.2f}× · hybrid / best single "
                    f"({r['best_single_model']}) {r['hybrid_over_best_single']:.3f}× · worst / best persona "
-                   f"{r['worst_over_best_persona']:.2f} · cold start hybrid {r['cold_start_hybrid']:.3f} vs "
+                   f"{r['worst_over_best_persona']:.3f} · cold start hybrid {r['cold_start_hybrid']:.3f} vs "
                    f"popularity {r['cold_start_popular']:.3f}")
         personas = ", ".join(f"{p} {v:.3f}" for p, v in row["per_persona_ndcg@10"].items())
         out.append(f"\nhybrid NDCG@10 per persona: {personas}\n")
         ceiling = row["true_preferences"]
         personas = ", ".join(f"{p} {v:.3f}" for p, v in ceiling["per_persona_ndcg@10"].items())
         out.append(f"ranking by the generator's true preferences (the ceiling): NDCG@10 {ceiling['ndcg@10']:.4f}, "
-                   f"worst / best persona {ceiling['worst_over_best_persona']:.2f} ({personas})\n")
+                   f"worst / best persona {ceiling['worst_over_best_persona']:.3f} ({personas})\n")
     return "\n".join(out)
 
 

@@ -62,18 +62,30 @@ class Explainer:
     def __init__(self, ranker: LambdaRanker | RankerBag) -> None:
         self.ranker = ranker
 
-    def explain(self, features: pd.DataFrame, services: np.ndarray) -> pd.DataFrame:
+    def explain(self, features: pd.DataFrame, services: np.ndarray, factors: np.ndarray | None = None
+                ) -> pd.DataFrame:
         """One explanation per row of ``features`` (the ranker rows of the recommended pairs).
+
+        Parameters
+        ----------
+        features : pandas.DataFrame
+        services : ndarray of int
+        factors : ndarray of bool, optional
+            Rows that also name the ranker's key factors (feature contributions, the costly part); the others
+            get the checkable reasons only. ``None``: every row.
 
         Returns
         -------
         pandas.DataFrame
             Columns ``en`` and ``zh``, aligned with ``features``.
         """
-        contributions = self.ranker.contributions(features).to_numpy()
+        factors = np.ones(len(features), dtype=bool) if factors is None else np.asarray(factors, dtype=bool)
+        contributions = np.zeros((len(features), len(self.ranker.feature_names_)))
+        if factors.any():
+            contributions[factors] = self.ranker.contributions(features[factors]).to_numpy()
         labels = [feature_label(str(name)) for name in self.ranker.feature_names_]
         top = np.argsort(-contributions, axis=1, kind="stable")[:, :4]
-        positive = np.take_along_axis(contributions, top, axis=1) > 0
+        positive = (np.take_along_axis(contributions, top, axis=1) > 0) & factors[:, None]
         reasons = _reasons(features)
         en: list[str] = []
         zh: list[str] = []

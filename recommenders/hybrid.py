@@ -192,7 +192,7 @@ class HybridRecommender(Recommender):
     # ----- public API -----------------------------------------------------------------------------------
     def recommend(self, resident_ids: pd.Series | np.ndarray | list[str], k: int = 10, *,
                   exclude_seen: bool = False, profile_rows: pd.DataFrame | None = None,
-                  explain: bool = False) -> pd.DataFrame:
+                  explain: bool = False, explain_factors: bool = True) -> pd.DataFrame:
         """Ranked, rule-checked top-``k`` services per resident, optionally with explanations.
 
         Parameters
@@ -206,6 +206,9 @@ class HybridRecommender(Recommender):
             Raw residents-table rows of residents Linli has not seen.
         explain : bool
             Add ``explanation`` (English) and ``explanation_zh`` columns.
+        explain_factors : bool
+            With ``explain``, also name the ranker's key factors (feature contributions: most of the cost of
+            explaining); ``False`` gives the checkable reasons only.
 
         Returns
         -------
@@ -229,10 +232,10 @@ class HybridRecommender(Recommender):
             scores[seen & (internal >= 0)[:, None]] = -np.inf
         allowed = self.rules_.allowed(cross, scores.shape)
         chosen, key = self.rules_.select(scores, allowed, resident[list(RULE_RESIDENT_FEATURES)], cross, k)
-        return self._result(ids, key, chosen, features, rows, cols, explain)
+        return self._result(ids, key, chosen, features, rows, cols, explain, explain_factors)
 
     def _result(self, ids: np.ndarray, scores: np.ndarray, chosen: np.ndarray, features: pd.DataFrame,
-                rows: np.ndarray, cols: np.ndarray, explain: bool) -> pd.DataFrame:
+                rows: np.ndarray, cols: np.ndarray, explain: bool, explain_factors: bool = True) -> pd.DataFrame:
         res, pos = np.nonzero(chosen >= 0)
         svc = chosen[res, pos]
         out = pd.DataFrame({C.RESIDENT: ids[res], C.SERVICE: self.service_ids_.to_external(svc),
@@ -240,7 +243,8 @@ class HybridRecommender(Recommender):
         if explain and len(out):
             lookup = pd.Series(np.arange(len(rows)), index=pd.MultiIndex.from_arrays([rows, cols]))
             picked = lookup.reindex(pd.MultiIndex.from_arrays([res, svc])).to_numpy()
-            texts = self.explainer_.explain(features.iloc[picked].reset_index(drop=True), svc)
+            texts = self.explainer_.explain(features.iloc[picked].reset_index(drop=True), svc,
+                                            np.full(len(picked), explain_factors))
             out["explanation"], out["explanation_zh"] = texts["en"].to_numpy(), texts["zh"].to_numpy()
         return out
 

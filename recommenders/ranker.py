@@ -118,15 +118,22 @@ class LambdaRanker:
             raise NotFittedError(type(self).__name__)
         return self.model_
 
+    def _matrix(self, features: pd.DataFrame) -> np.ndarray:
+        """The trained columns as one array (the booster is called directly: the scikit-learn wrapper's checks
+        cost more than the prediction itself for a single resident's few rows)."""
+        columns = features[self.feature_names_]
+        return columns.to_numpy(dtype=np.result_type(*columns.dtypes) if len(columns.columns) else np.float64)
+
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         """Ranking score of every row (higher is better)."""
         model = self._check()
-        return model.predict(features[self.feature_names_], num_iteration=self.best_iteration_)
+        return model.booster_.predict(self._matrix(features), num_iteration=self.best_iteration_)
 
     def contributions(self, features: pd.DataFrame) -> pd.DataFrame:
         """Per-row feature contributions (SHAP values from LightGBM), one column per feature."""
         model = self._check()
-        values = model.predict(features[self.feature_names_], num_iteration=self.best_iteration_, pred_contrib=True)
+        values = model.booster_.predict(self._matrix(features), num_iteration=self.best_iteration_,
+                                        pred_contrib=True)
         return pd.DataFrame(values[:, :-1], columns=self.feature_names_, index=features.index)
 
     def feature_importance(self) -> pd.Series:

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 
 from serving.auth import ApiKeys
 from serving.feedback_models import MAX_BATCH
+from serving.group_commit import GroupCommit
 from serving.model_holder import ModelHolder, ModelLoadError
 from serving.planner.session import Sessions
 from serving.routes import feedback, health, models, planner, recommendations, residents, segments
@@ -91,6 +92,7 @@ def create_app(settings: ServingSettings | None = None, *, holder: ModelHolder |
     app.state.holder = holder or ModelHolder(settings)
     app.state.store = store or FeedbackStore(settings.store_url())
     app.state.write_lock = threading.Lock() if app.state.store.url.startswith("sqlite") else None
+    app.state.served_log = GroupCommit()  # concurrent requests share one durable write of their lists
     app.state.store_ready = False
     app.state.store_lock = threading.Lock()
     app.state.load_on_start = load_on_start

@@ -4,7 +4,8 @@ A deterministic top-k policy shows every resident the same services, so its logs
 services a new model would show instead, and a challenger could only be judged after it has served people.
 With exploration, a list is chosen for exploring with probability ``rate`` (decided from its request id);
 its last place then goes to a service drawn uniformly from the ``m`` next services of the resident's own
-ranking (those fitting the request context and not shown already). Every shown service is logged with its
+ranking (those fitting the request context and not shown already; precomputed with the lists, so exploring costs
+no model call). Every shown service is logged with its
 *propensity*, the probability that this policy put it in this list:
 
 * places ``1 … k-1``: 1;
@@ -83,7 +84,7 @@ class Exploration:
         if not self.chosen(request_id):
             return picks, propensities
         shown = {p.service for p in picks}
-        extended = model.recommend([resident_id], k + self.depth, context)[0][0]
+        extended = model.recommend([resident_id], k + self.depth, context, pool=True)[0][0]
         pool = [p for p in extended if p.service not in shown][: self.depth]
         if not pool:
             return picks, [1.0] * len(picks)

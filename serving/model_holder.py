@@ -101,11 +101,13 @@ class ServedModel:
     from_cache: bool
 
     def recommend(self, resident_ids: list[str], k: int, context: RequestContext | None = None,
-                  profiles: pd.DataFrame | None = None) -> list[tuple[list[Pick], bool]]:
+                  profiles: pd.DataFrame | None = None, pool: bool = False) -> list[tuple[list[Pick], bool]]:
         """Each resident's top-``k`` services fitting ``context``, and whether they were ranked from a profile.
 
         Known residents are answered from the precomputed lists; residents the model has not seen (with a
-        row in ``profiles``) and ``k`` beyond the precomputed length are ranked now by the bundle.
+        row in ``profiles``) and ``k`` beyond the precomputed length are ranked now by the bundle. With
+        ``pool``, the precomputed exploration pool counts as precomputed (its services carry their checkable
+        reasons only), so exploration never waits for the model.
 
         Raises
         ------
@@ -120,7 +122,8 @@ class ServedModel:
         missing = [r for r in unknown if r not in profiled]
         if missing:
             raise UnknownResidentError(missing, self.version)
-        now = unknown + [r for r, row in rows.items() if row >= 0 and k > self.lists.k]
+        limit = self.lists.k + (self.lists.depth if pool else 0)
+        now = unknown + [r for r, row in rows.items() if row >= 0 and k > limit]
         fresh = None
         if now:
             frame = profiles[profiles[C.RESIDENT].astype(str).isin(unknown)] if unknown and profiles is not None \
@@ -292,21 +295,22 @@ class ModelHolder:
                                  f"{alias!r}; train one with `linli train` (it sets the aliases): {exc}") from exc
 
     def _lists(self, bundle: ModelBundle, meta: ModelVersion, local: Path) -> tuple[RankedLists, bool]:
-        k = self.settings.precompute_k
+        k, depth = self.settings.precompute_k, self.settings.exploration_depth
         folder = self.settings.lists_cache()
-        path = folder / f"{self.settings.model_name}-v{meta.version}-{meta.run_id}-k{k}.npz" if folder else None
+        name = f"{self.settings.model_name}-v{meta.version}-{meta.run_id}-k{k}+{depth}.npz"
+        path = folder / name if folder else None
         residents = bundle.model.resident_ids_.external
         if path is not None and path.exists():
             try:
                 cached = RankedLists.load(path)
-                if cached.k == k and cached.residents.equals(residents.astype(object)):
+                if (cached.k, cached.depth) == (k, depth) and cached.residents.equals(residents.astype(object)):
                     return cached, True
                 logger.warning("ignoring cached lists %s: they do not match the bundle", path)
             except (OSError, ValueError, KeyError) as exc:
                 logger.warning("ignoring unreadable cached lists %s: %s", path, exc)
         workers = self.settings.workers_for(len(residents))
         try:
-            lists = precompute_all(bundle, k, self.settings.precompute_batch, workers, local)
+            lists = precompute_all(bundle, k, self.settings.precompute_batch, workers, local, depth=depth)
         except Exception as exc:
             raise ModelLoadError(f"version {meta.version} failed while ranking its residents: {exc}") from exc
         if path is not None:

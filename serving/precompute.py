@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from features.columns import Columns as C
-from serving.ranked import RankedLists
+from serving.ranked import EXPLANATION, EXPLANATION_ZH, RankedLists
 from training.bundle import ModelBundle
 
 logger = logging.getLogger(__name__)
@@ -28,8 +28,12 @@ _worker_bundle: ModelBundle | None = None
 
 
 def rank_residents(bundle: ModelBundle, resident_ids: list[str], k: int,
-                   profile_rows: pd.DataFrame | None = None) -> RankedLists:
+                   profile_rows: pd.DataFrame | None = None, depth: int = 0) -> RankedLists:
     """Recommend ``k`` services with explanations to each resident and pack the lists.
+
+    With ``depth``, each list also keeps the ``depth`` services that ``recommend(k + depth)`` ranks next (the
+    exploration pool), explained by their checkable reasons only: the ranker's key factors (feature
+    contributions) are most of the cost of a list, and only one pool service is ever shown, now and then.
 
     Parameters
     ----------
@@ -48,13 +52,28 @@ def rank_residents(bundle: ModelBundle, resident_ids: list[str], k: int,
         If a resident is unknown and has no profile row.
     """
     frame = bundle.recommend(resident_ids, k, explain=True, profile_rows=profile_rows)
+    if depth > 0:
+        frame = _with_pool(frame, bundle.recommend(resident_ids, k + depth, explain=True, explain_factors=False,
+                                                   profile_rows=profile_rows))
     prefers = _prefers_offline(bundle, resident_ids, profile_rows)
     return RankedLists.from_recommendations(frame, resident_ids, bundle.model.service_ids_.external,
-                                            prefers, k)
+                                            prefers, k, depth)
+
+
+def _with_pool(lists: pd.DataFrame, longer: pd.DataFrame) -> pd.DataFrame:
+    """``longer`` (the ``k + depth`` lists) with the full explanations of the services the ``k`` lists hold."""
+    key = [C.RESIDENT, C.SERVICE]
+    explained = lists.set_index(key)[[EXPLANATION, EXPLANATION_ZH]]
+    found = explained.reindex(pd.MultiIndex.from_frame(longer[key]))
+    hit = found[EXPLANATION].notna().to_numpy()
+    out = longer.copy()
+    for column in (EXPLANATION, EXPLANATION_ZH):
+        out.loc[hit, column] = found[column].to_numpy()[hit]
+    return out
 
 
 def precompute_all(bundle: ModelBundle, k: int, batch: int = 1000, workers: int = 1, model_dir: Path | None = None,
-                   progress: Progress | None = None) -> RankedLists:
+                   progress: Progress | None = None, depth: int = 0) -> RankedLists:
     """Lists of every resident the bundle knows.
 
     Parameters
@@ -70,6 +89,8 @@ def precompute_all(bundle: ModelBundle, k: int, batch: int = 1000, workers: int 
         Required when ``workers > 1``.
     progress : callable, optional
         Called with (residents done, residents in all).
+    depth : int
+        Services kept past ``k`` for exploration (see :func:`rank_residents`).
     """
     ids = [str(r) for r in bundle.model.resident_ids_.external]
     shards = [ids[i:i + batch] for i in range(0, len(ids), batch)]
@@ -86,19 +107,19 @@ def precompute_all(bundle: ModelBundle, k: int, batch: int = 1000, workers: int 
 
     if workers <= 1 or model_dir is None or len(shards) < 2:
         for shard in shards:
-            collect(rank_residents(bundle, shard, k))
+            collect(rank_residents(bundle, shard, k, depth=depth))
     else:
         context = multiprocessing.get_context("spawn")  # never fork a process that runs OpenMP and threads
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_load_in_worker,
                                  initargs=(str(model_dir),)) as pool:
-            for part in pool.map(_rank_in_worker, shards, [k] * len(shards)):
+            for part in pool.map(_rank_in_worker, shards, [k] * len(shards), [depth] * len(shards)):
                 collect(part)
     logger.info("precomputed %d lists of %d services in %.1f s (%d process(es))", len(ids), k,
                 time.perf_counter() - started, workers)
     if not parts:
         empty = pd.DataFrame({C.RESIDENT: [], C.SERVICE: [], "score": []})
         return RankedLists.from_recommendations(empty, [], bundle.model.service_ids_.external,
-                                                np.zeros(0, dtype=bool), k)
+                                                np.zeros(0, dtype=bool), k, depth)
     return RankedLists.concat(parts)
 
 
@@ -124,10 +145,10 @@ def _load_in_worker(model_dir: str) -> None:
     _worker_bundle = mlflow.pyfunc.load_model(model_dir).unwrap_python_model().bundle
 
 
-def _rank_in_worker(resident_ids: list[str], k: int) -> RankedLists:
+def _rank_in_worker(resident_ids: list[str], k: int, depth: int) -> RankedLists:
     if _worker_bundle is None:
         raise RuntimeError("precompute worker started without a bundle")
-    return rank_residents(_worker_bundle, resident_ids, k)
+    return rank_residents(_worker_bundle, resident_ids, k, depth=depth)
 
 
 __all__ = ["precompute_all", "rank_residents"]

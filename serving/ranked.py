@@ -21,7 +21,7 @@ import pandas as pd
 from features.columns import Columns as C
 from recommenders.base import SCORE
 
-_FORMAT: Final = 1
+_FORMAT: Final = 2  # 2: lists carry an exploration tail (``depth``)
 EXPLANATION, EXPLANATION_ZH = "explanation", "explanation_zh"
 
 
@@ -52,7 +52,11 @@ class RankedLists:
     prefers_offline : ndarray of bool, shape (n,)
         Whether the offline quota applies to the resident.
     k : int
-        Length the lists were computed for (they are shorter when fewer services qualify).
+        Length the lists were computed for (they are shorter when fewer services qualify); up to ``k`` a
+        :meth:`pick` equals the bundle's ``recommend(k)``, explanations included.
+    depth : int
+        Services stored past ``k`` (the exploration pool, :mod:`serving.exploration`): ranked as
+        ``recommend(k + depth)`` ranks them, explained by their checkable reasons only.
     """
 
     residents: pd.Index
@@ -64,11 +68,12 @@ class RankedLists:
     texts_zh: list[str]
     prefers_offline: np.ndarray
     k: int
+    depth: int = 0
 
     @classmethod
     def from_recommendations(cls, frame: pd.DataFrame, resident_ids: list[str] | pd.Index, service_ids: pd.Index,
-                             prefers_offline: np.ndarray, k: int) -> RankedLists:
-        """Pack the output of ``ModelBundle.recommend(resident_ids, k, explain=True)``.
+                             prefers_offline: np.ndarray, k: int, depth: int = 0) -> RankedLists:
+        """Pack the output of ``ModelBundle.recommend(resident_ids, k + depth, explain=True)``.
 
         ``frame`` rows are in resident order then rank order, as ``recommend`` returns them.
         """
@@ -88,7 +93,7 @@ class RankedLists:
                    services=services, scores=frame[SCORE].to_numpy(dtype=np.float64),
                    explanations=codes.astype(np.int32), texts_en=[str(t[0]) for t in uniques],
                    texts_zh=[str(t[1]) for t in uniques],
-                   prefers_offline=np.asarray(prefers_offline, dtype=bool), k=k)
+                   prefers_offline=np.asarray(prefers_offline, dtype=bool), k=k, depth=depth)
 
     @classmethod
     def concat(cls, parts: list[RankedLists]) -> RankedLists:
@@ -107,7 +112,8 @@ class RankedLists:
                    scores=np.concatenate([p.scores for p in parts]),
                    explanations=remap[codes].astype(np.int32) if len(codes) else codes.astype(np.int32),
                    texts_en=[str(t[0]) for t in pairs], texts_zh=[str(t[1]) for t in pairs],
-                   prefers_offline=np.concatenate([p.prefers_offline for p in parts]), k=parts[0].k)
+                   prefers_offline=np.concatenate([p.prefers_offline for p in parts]), k=parts[0].k,
+                   depth=parts[0].depth)
 
     def __len__(self) -> int:
         return len(self.residents)
@@ -135,7 +141,8 @@ class RankedLists:
         row : int
             From :meth:`row_of`.
         k : int
-            At most :attr:`k` for the exact ``recommend(k)`` answer.
+            At most :attr:`k` for the exact ``recommend(k)`` answer; up to ``k + depth`` reaches into the
+            exploration pool.
         allowed : ndarray of bool, optional
             Mask over all services (the request context); ``None`` keeps every service.
         quota : int
@@ -158,7 +165,7 @@ class RankedLists:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         with partial.open("wb") as handle:
-            np.savez(handle, format=np.array(_FORMAT), k=np.array(self.k),
+            np.savez(handle, format=np.array(_FORMAT), k=np.array(self.k), depth=np.array(self.depth),
                      residents=self.residents.to_numpy(dtype=str), offsets=self.offsets, services=self.services,
                      scores=self.scores, explanations=self.explanations, texts_en=np.array(self.texts_en, dtype=str),
                      texts_zh=np.array(self.texts_zh, dtype=str), prefers_offline=self.prefers_offline)
@@ -174,7 +181,7 @@ class RankedLists:
             return cls(residents=pd.Index(data["residents"].astype(object)), offsets=data["offsets"],
                        services=data["services"], scores=data["scores"], explanations=data["explanations"],
                        texts_en=data["texts_en"].tolist(), texts_zh=data["texts_zh"].tolist(),
-                       prefers_offline=data["prefers_offline"], k=int(data["k"]))
+                       prefers_offline=data["prefers_offline"], k=int(data["k"]), depth=int(data["depth"]))
 
 
 def select_with_quota(capable: np.ndarray, prefers_offline: bool, k: int, quota: int) -> np.ndarray:

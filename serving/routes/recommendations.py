@@ -131,8 +131,12 @@ def _log(request: Request, lists: list[Answer]) -> bool:
     durable = request.app.state.settings.served_log_durable
     try:
         store = ready_store(request)
-        with one_writer(request):
-            store.log_served_many(served, durable=durable)
+
+        def write(lists: list[ServedList]) -> None:
+            with one_writer(request):
+                store.log_served_many(lists, durable=durable)
+
+        request.app.state.served_log.submit(served, write)
     except StoreUnavailableError as exc:
         logger.warning("served %d list(s) without logging them: %s", len(served), exc)
         return False

@@ -40,6 +40,21 @@ def test_an_explored_list_swaps_its_last_place_for_one_of_the_next_services(hold
     assert len(draws) > 3  # the draw is spread over the pool
 
 
+def test_the_pool_is_precomputed_with_the_lists_and_ranked_as_the_model_ranks(holder: ModelHolder) -> None:
+    model, k = holder.current, holder.settings.precompute_k
+    depth = model.lists.depth
+    assert depth == holder.settings.exploration_depth
+    residents = [str(r) for r in model.lists.residents[:20]]
+    pooled = model.recommend(residents, k + depth, pool=True)  # from the precomputed lists
+    fresh = model.recommend(residents, k + depth)  # beyond the explained length: ranked now by the bundle
+    for (cached, _), (ranked, _) in zip(pooled, fresh, strict=True):
+        assert [p.service for p in cached] == [p.service for p in ranked]
+        assert cached[:k] == ranked[:k]  # the list itself keeps its full explanations
+        tail = [p for p in cached if p not in ranked[:k]]
+        assert tail and not any("key factors" in p.explanation for p in tail)  # reasons only: no contributions
+    assert any("key factors" in p.explanation for p in fresh[0][0][k:])
+
+
 def test_an_unexplored_list_logs_its_last_place_as_not_certain(holder: ModelHolder) -> None:
     model = holder.current
     picks = model.recommend(["R0000003"], 5)[0][0]

@@ -55,6 +55,19 @@ def test_pack_pick_join_and_save(tmp_path: Path) -> None:
     for name in ("offsets", "services", "scores", "explanations", "prefers_offline"):
         assert np.array_equal(getattr(loaded, name), getattr(joined, name))
     assert (loaded.texts_zh, list(loaded.residents), loaded.k) == (joined.texts_zh, list(joined.residents), 10)
+    pooled = RankedLists.from_recommendations(_frame([("E", "S1", 0.4, "x")]), ["E"], SERVICES, np.array([False]),
+                                              k=1, depth=3)
+    assert RankedLists.load(pooled.save(tmp_path / "pooled.npz")).depth == 3
+
+
+def test_lists_cached_in_the_previous_format_are_refused(tmp_path: Path) -> None:
+    lists = RankedLists.from_recommendations(_frame([("A", "S0", 1.0, "x")]), ["A"], SERVICES, np.array([False]), k=5)
+    path = lists.save(tmp_path / "lists.npz")
+    with np.load(path) as data:
+        old = {name: data[name] for name in data.files if name != "depth"} | {"format": np.array(1)}
+    np.savez(path, **old)
+    with pytest.raises(ValueError, match="format 1"):
+        RankedLists.load(path)
 
 
 def test_lists_must_follow_the_resident_order() -> None:
@@ -71,7 +84,8 @@ def test_parallel_precompute_equals_in_process(holder: ModelHolder, registry: Re
                                                      tracking_uri=registry.tracking_uri))
     bundle = holder.current.bundle
     batch = holder.settings.precompute_batch  # the same batches: demoted services' scores depend on the batch
-    parallel = precompute_all(bundle, holder.current.lists.k, batch=batch, workers=2, model_dir=local)
+    lists = holder.current.lists
+    parallel = precompute_all(bundle, lists.k, batch=batch, workers=2, model_dir=local, depth=lists.depth)
     serial = holder.current.lists
     assert parallel.residents.equals(serial.residents)
     assert np.array_equal(parallel.offsets, serial.offsets) and np.array_equal(parallel.services, serial.services)

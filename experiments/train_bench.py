@@ -12,23 +12,33 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from experiments.peak_memory import reset_peak, run_sizes, stage
 
+if TYPE_CHECKING:  # imported inside the functions: each size runs in a fresh process
+    from features.dataset import Dataset
+    from features.sources.synthetic import SyntheticCommunity
+    from training.config import TrainConfig
+
 SINGLE = ("popular", "persona_popular", "als", "bpr", "item_knn", "ease")
+
+
+def worst_over_best_persona(per_persona: dict[str, float]) -> float:
+    """NDCG of the worst persona over the best one's (personas without test residents, NaN, are left out)."""
+    scored = [float(v) for v in per_persona.values() if v == v]
+    return min(scored) / max(scored)
 
 
 def quality_ratios(metrics: dict[str, dict[str, Any]]) -> dict[str, float]:
     """The issue's quality targets as ratios (hybrid vs popularity, vs best single model, personas, cold start)."""
     ndcg = {name: float(values["ndcg@10"]) for name, values in metrics.items()}
     best_single = max((n for n in ndcg if n in SINGLE), key=ndcg.__getitem__)
-    personas = {p: v for p, v in metrics["hybrid"]["per_persona_ndcg@10"].items() if v == v}
     return {
         "hybrid_over_popular": ndcg["hybrid"] / ndcg["popular"],
         "hybrid_over_best_single": ndcg["hybrid"] / ndcg[best_single],
         "best_single_model": best_single,  # type: ignore[dict-item]
-        "worst_over_best_persona": min(personas.values()) / max(personas.values()),
+        "worst_over_best_persona": worst_over_best_persona(metrics["hybrid"]["per_persona_ndcg@10"]),
         "cold_start_hybrid": float(metrics["hybrid"]["cold_start_ndcg@10"]),
         "cold_start_popular": float(metrics["popular"]["cold_start_ndcg@10"]),
     }
@@ -40,6 +50,7 @@ def run_one(residents: int, seed: int, folder: Path) -> dict[str, Any]:
     from training.config import TrainConfig
     from training.retrain import train
 
+    config = TrainConfig().with_seed(seed)
     timings: dict[str, dict[str, float]] = {}
     with stage(timings, "generate"):
         community = generate_community(residents=residents, seed=seed)
@@ -48,7 +59,7 @@ def run_one(residents: int, seed: int, folder: Path) -> dict[str, Any]:
     started = time.perf_counter()
     with stage(timings, "train"):
         result = train(dataset, tracking_uri=f"sqlite:///{folder / 'mlflow.db'}", model_name="bench",
-                       artifact_location=(folder / "artifacts").as_uri(), config=TrainConfig().with_seed(seed))
+                       artifact_location=(folder / "artifacts").as_uri(), config=config)
     seconds = round(time.perf_counter() - started, 1)
     return {"residents": residents, "interactions": len(dataset.interactions),
             "train_seconds": seconds,
@@ -57,10 +68,11 @@ def run_one(residents: int, seed: int, folder: Path) -> dict[str, Any]:
                         for name, m in result.metrics.items()},
             "per_persona_ndcg@10": result.to_json()["per_persona_ndcg@10"],
             "ratios": quality_ratios(result.metrics),
-            "true_preferences": true_preference_ceiling(community, dataset, TrainConfig().with_seed(seed))}
+            "true_preferences": true_preference_ceiling(community, dataset, config)}
 
 
-def true_preference_ceiling(community: Any, dataset: Any, config: Any) -> dict[str, Any]:
+def true_preference_ceiling(community: SyntheticCommunity, dataset: Dataset, config: TrainConfig
+                            ) -> dict[str, Any]:
     """NDCG@k of ranking by the generator's true scores on the benchmark's test window, overall and per persona,
     and its worst / best persona ratio: what the data permits (see :mod:`experiments.true_preference_ranking`)."""
     from experiments.true_preference_ranking import TruePreferenceRanking
@@ -70,9 +82,10 @@ def true_preference_ceiling(community: Any, dataset: Any, config: Any) -> dict[s
     split = time_split(dataset, test_weeks=config.test_weeks, validation_weeks=0)
     window = EvaluationWindow.build(dataset, split, config.k, config.seed)
     metrics = window.score(TruePreferenceRanking(community, split.test_start))
-    personas = {str(p): round(float(v), 4) for p, v in metrics["per_persona_ndcg@10"].items() if v == v}
+    per_persona = metrics["per_persona_ndcg@10"]
+    personas = {str(p): round(float(v), 4) for p, v in per_persona.items() if v == v}
     return {"ndcg@10": round(float(metrics["ndcg@10"]), 4), "per_persona_ndcg@10": personas,
-            "worst_over_best_persona": round(min(personas.values()) / max(personas.values()), 4)}
+            "worst_over_best_persona": round(worst_over_best_persona(per_persona), 4)}
 
 
 def run(sizes: list[int], seed: int = 42) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from experiments.train_bench import worst_over_best_persona
 from features.sources.synthetic import generate_community
 from recommenders.hybrid import HybridConfig, HybridRecommender
 from training.config import TrainConfig
@@ -40,8 +41,8 @@ def variant_config(base: HybridConfig, fields: dict[str, Any]) -> HybridConfig:
 def score(window: EvaluationWindow, model: HybridRecommender) -> tuple[float, float]:
     """NDCG@k and worst / best persona NDCG@k of ``model`` on ``window``."""
     lists = model.recommend(window.residents, window.k)
-    personas = [v for v in per_group_ndcg(lists, window.truth, window.personas, window.k).values() if v == v]
-    return float(ndcg_at_k(lists, window.truth, window.k)), min(personas) / max(personas)
+    per_persona = per_group_ndcg(lists, window.truth, window.personas, window.k)
+    return float(ndcg_at_k(lists, window.truth, window.k)), worst_over_best_persona(per_persona)
 
 
 def run(variants: dict[str, dict[str, Any]], seeds: tuple[int, ...] = VALIDATION_SEEDS,

@@ -192,7 +192,7 @@ class HybridRecommender(Recommender):
     # ----- public API -----------------------------------------------------------------------------------
     def recommend(self, resident_ids: pd.Series | np.ndarray | list[str], k: int = 10, *,
                   exclude_seen: bool = False, profile_rows: pd.DataFrame | None = None,
-                  explain: bool = False, explain_factors: bool = True) -> pd.DataFrame:
+                  explain: bool = False, explain_factors: int | None = None) -> pd.DataFrame:
         """Ranked, rule-checked top-``k`` services per resident, optionally with explanations.
 
         Parameters
@@ -206,9 +206,10 @@ class HybridRecommender(Recommender):
             Raw residents-table rows of residents Linli has not seen.
         explain : bool
             Add ``explanation`` (English) and ``explanation_zh`` columns.
-        explain_factors : bool
-            With ``explain``, also name the ranker's key factors (feature contributions: most of the cost of
-            explaining); ``False`` gives the checkable reasons only.
+        explain_factors : int, optional
+            With ``explain``, name the ranker's key factors (feature contributions: most of the cost of
+            explaining) only for the services ``recommend(explain_factors)`` would list; the others get their
+            checkable reasons only. ``None``: every service.
 
         Returns
         -------
@@ -220,6 +221,8 @@ class HybridRecommender(Recommender):
         self._check_fitted()
         if k < 1:
             raise ValueError(f"k must be ≥ 1, got {k}")
+        if explain_factors is not None and explain_factors < 1:
+            raise ValueError(f"explain_factors must be ≥ 1 or None, got {explain_factors}")
         ids = np.asarray(resident_ids, dtype=object)
         internal = self.resident_ids_.to_internal(ids, strict=profile_rows is None)
         pairs = pd.DataFrame({C.RESIDENT: np.repeat(ids, len(self.service_ids_)),
@@ -231,11 +234,18 @@ class HybridRecommender(Recommender):
             seen = self.history_[np.maximum(internal, 0)].toarray() > 0
             scores[seen & (internal >= 0)[:, None]] = -np.inf
         allowed = self.rules_.allowed(cross, scores.shape)
-        chosen, key = self.rules_.select(scores, allowed, resident[list(RULE_RESIDENT_FEATURES)], cross, k)
-        return self._result(ids, key, chosen, features, rows, cols, explain, explain_factors)
+        rule_residents = resident[list(RULE_RESIDENT_FEATURES)]
+        chosen, key = self.rules_.select(scores, allowed, rule_residents, cross, k)
+        factors = None
+        if explain and explain_factors is not None and explain_factors < k:
+            first, _ = self.rules_.select(scores, allowed, rule_residents, cross, explain_factors)
+            factors = (chosen[:, :, None] == first[:, None, :]).any(axis=2)
+        return self._result(ids, key, chosen, features, rows, cols, explain, factors)
 
     def _result(self, ids: np.ndarray, scores: np.ndarray, chosen: np.ndarray, features: pd.DataFrame,
-                rows: np.ndarray, cols: np.ndarray, explain: bool, explain_factors: bool = True) -> pd.DataFrame:
+                rows: np.ndarray, cols: np.ndarray, explain: bool, factors: np.ndarray | None = None
+                ) -> pd.DataFrame:
+        """The recommendation table; ``factors`` (residents × positions, bool) limits the key factors."""
         res, pos = np.nonzero(chosen >= 0)
         svc = chosen[res, pos]
         out = pd.DataFrame({C.RESIDENT: ids[res], C.SERVICE: self.service_ids_.to_external(svc),
@@ -244,7 +254,7 @@ class HybridRecommender(Recommender):
             lookup = pd.Series(np.arange(len(rows)), index=pd.MultiIndex.from_arrays([rows, cols]))
             picked = lookup.reindex(pd.MultiIndex.from_arrays([res, svc])).to_numpy()
             texts = self.explainer_.explain(features.iloc[picked].reset_index(drop=True), svc,
-                                            np.full(len(picked), explain_factors))
+                                            None if factors is None else factors[res, pos])
             out["explanation"], out["explanation_zh"] = texts["en"].to_numpy(), texts["zh"].to_numpy()
         return out
 

@@ -143,7 +143,6 @@ class SideHybrid:
         config = self.config.ranker.model_copy(update={"monotone": monotone})
         self.ranker_ = RankerBag(config, self.config.bags, self.config.seed).fit(rows.features, rows.relevance,
                                                                                rows.groups)
-        self.rankers_ = self.ranker_.rankers_
         self.candidate_recall_ = rows.candidate_recall
         return self
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -24,7 +24,7 @@ T = TypeVar("T")
 class _Ticket(Generic[T]):
     items: list[T]
     done: bool = False
-    error: BaseException | None = field(default=None)
+    error: BaseException | None = None
 
 
 class GroupCommit(Generic[T]):

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from features.columns import Columns as C
-from serving.ranked import EXPLANATION, EXPLANATION_ZH, RankedLists
+from serving.ranked import RankedLists
 from training.bundle import ModelBundle
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,8 @@ def rank_residents(bundle: ModelBundle, resident_ids: list[str], k: int,
 
     With ``depth``, each list also keeps the ``depth`` services that ``recommend(k + depth)`` ranks next (the
     exploration pool), explained by their checkable reasons only: the ranker's key factors (feature
-    contributions) are most of the cost of a list, and only one pool service is ever shown, now and then.
+    contributions) are most of the cost of a list, and only one pool service is ever shown, now and then. One
+    ranking pass serves both: the services ``recommend(k)`` would list keep their full explanations.
 
     Parameters
     ----------
@@ -51,25 +52,11 @@ def rank_residents(bundle: ModelBundle, resident_ids: list[str], k: int,
     features.errors.UnknownIdError
         If a resident is unknown and has no profile row.
     """
-    frame = bundle.recommend(resident_ids, k, explain=True, profile_rows=profile_rows)
-    if depth > 0:
-        frame = _with_pool(frame, bundle.recommend(resident_ids, k + depth, explain=True, explain_factors=False,
-                                                   profile_rows=profile_rows))
+    frame = bundle.recommend(resident_ids, k + depth, explain=True, explain_factors=k if depth else None,
+                             profile_rows=profile_rows)
     prefers = _prefers_offline(bundle, resident_ids, profile_rows)
     return RankedLists.from_recommendations(frame, resident_ids, bundle.model.service_ids_.external,
                                             prefers, k, depth)
-
-
-def _with_pool(lists: pd.DataFrame, longer: pd.DataFrame) -> pd.DataFrame:
-    """``longer`` (the ``k + depth`` lists) with the full explanations of the services the ``k`` lists hold."""
-    key = [C.RESIDENT, C.SERVICE]
-    explained = lists.set_index(key)[[EXPLANATION, EXPLANATION_ZH]]
-    found = explained.reindex(pd.MultiIndex.from_frame(longer[key]))
-    hit = found[EXPLANATION].notna().to_numpy()
-    out = longer.copy()
-    for column in (EXPLANATION, EXPLANATION_ZH):
-        out.loc[hit, column] = found[column].to_numpy()[hit]
-    return out
 
 
 def precompute_all(bundle: ModelBundle, k: int, batch: int = 1000, workers: int = 1, model_dir: Path | None = None,

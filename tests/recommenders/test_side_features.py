@@ -82,11 +82,11 @@ def test_bagged_hybrid_averages_its_rankers_and_never_recommends_rated_services(
     rows = hybrid.training_rows(bp.stratified_folds(train, 3, seed=5))
     assert set(rows.relevance) == {0, 1} and 0.0 < rows.candidate_recall <= 1.0
     hybrid.fit_ranker(rows).refit(train)
-    assert [r.seed for r in hybrid.rankers_] == [5, 6, 7]
+    assert [r.seed for r in hybrid.ranker_.rankers_] == [5, 6, 7]
     residents = np.arange(len(train.resident_ids))
     features, cand_rows, _ = hybrid.candidates(residents)
     bagged = hybrid.predict(features, cand_rows)
-    shares = [pd.Series(r.predict(features)).groupby(cand_rows).rank(pct=True) for r in hybrid.rankers_]
+    shares = [pd.Series(r.predict(features)).groupby(cand_rows).rank(pct=True) for r in hybrid.ranker_.rankers_]
     np.testing.assert_allclose(bagged, np.mean(shares, axis=0))
     assert ((bagged > 0) & (bagged <= 1)).all()
     scores = hybrid.score_matrix(residents)

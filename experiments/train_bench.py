@@ -102,11 +102,13 @@ def format_report(report: dict[str, Any]) -> str:
         out.append(f"**{row['residents']:,} residents, {row['interactions']:,} interactions** — train "
                    f"{row['train_seconds']:.0f} s, peak RSS {row['train_peak_rss_mib']:,.0f} MiB")
         out.append("")
-        out.append("| model | NDCG@10 | MAP@10 | Recall@10 | coverage | novelty | cold-start NDCG@10 |")
-        out.append("|---|---|---|---|---|---|---|")
+        out.append("| model | NDCG@10 | MAP@10 | Recall@10 | coverage | novelty | categories per list "
+                   "| cold-start NDCG@10 |")
+        out.append("|---|---|---|---|---|---|---|---|")
         for name, m in row["metrics"].items():
             out.append(f"| {name} | {m['ndcg@10']:.4f} | {m['map@10']:.4f} | {m['recall@10']:.4f} | "
-                       f"{m['coverage']:.3f} | {m['novelty']:.2f} | {m['cold_start_ndcg@10']:.4f} |")
+                       f"{m['coverage']:.3f} | {m['novelty']:.2f} | {m['category_diversity']:.2f} | "
+                       f"{m['cold_start_ndcg@10']:.4f} |")
         out.append("")
         out.append(f"hybrid / popularity {r['hybrid_over_popular']:.2f}× · hybrid / best single "
                    f"({r['best_single_model']}) {r['hybrid_over_best_single']:.3f}× · worst / best persona "

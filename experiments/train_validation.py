@@ -7,7 +7,8 @@ last ``test_weeks`` and scored there, overall and per persona. A variant is wort
 community, not only on the mean.
 
 Run: ``python -m experiments.train_validation --variants '{"base": {}, "leaves15": {"ranker": {"num_leaves": 15}}}'``
-(JSON lines, one per variant: NDCG@10 and worst / best persona per seed, and their means).
+(JSON lines, one per variant: NDCG@10, worst / best persona and distinct categories per list, per seed, and their
+means).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from typing import Any
 import numpy as np
 
 from experiments.train_bench import worst_over_best_persona
+from features.columns import Columns as C
 from features.sources.synthetic import generate_community
 from recommenders.hybrid import HybridConfig, HybridRecommender
 from training.config import TrainConfig
 from training.evaluation import EvaluationWindow
-from training.metrics import ndcg_at_k, per_group_ndcg
+from training.metrics import category_diversity, ndcg_at_k, per_group_ndcg
 from training.splits import time_split
 
 VALIDATION_SEEDS = (1, 2, 3)
@@ -38,11 +40,14 @@ def variant_config(base: HybridConfig, fields: dict[str, Any]) -> HybridConfig:
     return HybridConfig.model_validate(base.model_dump() | update)
 
 
-def score(window: EvaluationWindow, model: HybridRecommender) -> tuple[float, float]:
-    """NDCG@k and worst / best persona NDCG@k of ``model`` on ``window``."""
+def score(window: EvaluationWindow, model: HybridRecommender) -> dict[str, float]:
+    """NDCG@k, worst / best persona NDCG@k and distinct categories per list of ``model`` on ``window``."""
     lists = model.recommend(window.residents, window.k)
     per_persona = per_group_ndcg(lists, window.truth, window.personas, window.k)
-    return float(ndcg_at_k(lists, window.truth, window.k)), worst_over_best_persona(per_persona)
+    categories = model.services_.set_index(C.SERVICE)[C.CATEGORY]
+    return {"ndcg@10": round(float(ndcg_at_k(lists, window.truth, window.k)), 4),
+            "worst_over_best_persona": round(worst_over_best_persona(per_persona), 3),
+            "category_diversity": round(category_diversity(lists, categories, window.k), 2)}
 
 
 def run(variants: dict[str, dict[str, Any]], seeds: tuple[int, ...] = VALIDATION_SEEDS,
@@ -60,13 +65,10 @@ def run(variants: dict[str, dict[str, Any]], seeds: tuple[int, ...] = VALIDATION
         per_seed = {}
         for seed, dataset, split, window in communities:
             hybrid = HybridRecommender(variant_config(config.with_seed(seed).hybrid, fields))
-            ndcg, floor = score(window, hybrid.fit(dataset, split.train_until))
-            per_seed[seed] = {"ndcg@10": round(ndcg, 4), "worst_over_best_persona": round(floor, 3)}
-        row = {"variant": name, "per_seed": per_seed,
-               "mean_ndcg@10": round(float(np.mean([v["ndcg@10"] for v in per_seed.values()])), 4),
-               "mean_worst_over_best_persona": round(float(np.mean(
-                   [v["worst_over_best_persona"] for v in per_seed.values()])), 3),
-               "seconds": round(time.perf_counter() - started, 1)}
+            per_seed[seed] = score(window, hybrid.fit(dataset, split.train_until))
+        means = {f"mean_{key}": round(float(np.mean([v[key] for v in per_seed.values()])), digits)
+                 for key, digits in (("ndcg@10", 4), ("worst_over_best_persona", 3), ("category_diversity", 2))}
+        row = {"variant": name, "per_seed": per_seed, **means, "seconds": round(time.perf_counter() - started, 1)}
         print(json.dumps(row), flush=True)
         rows.append(row)
     return rows

@@ -188,7 +188,8 @@ def _feedback_log(url: str | None) -> FeedbackLog | None:
 
 
 def _metrics_table(metrics: dict[str, dict[str, object]]) -> str:
-    keys = ["ndcg@10", "map@10", "recall@10", "precision@10", "coverage", "novelty", "cold_start_ndcg@10"]
+    keys = ["ndcg@10", "map@10", "recall@10", "precision@10", "coverage", "novelty", "category_diversity",
+            "cold_start_ndcg@10"]
     lines = ["model            " + " ".join(f"{k:>18}" for k in keys)]
     for name, values in metrics.items():
         cells = [values.get(k) for k in keys]

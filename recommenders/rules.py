@@ -1,5 +1,6 @@
 """Business rules applied after ranking: eligibility, accessibility first, offline channel, one-off use,
-category diversity. Rules are configuration (:class:`RulesConfig`, ``recommenders/configs/rules.toml``).
+category diversity (at least a few categories in every list; optionally a cap per category). Rules are
+configuration (:class:`RulesConfig`, ``recommenders/configs/rules.toml``).
 
 Rules read the same point-in-time features as the ranker (``age_match``, ``scope_match``, …), so what
 a rule decides is explainable from the feature pipeline and is identical in training and serving.
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from features.columns import Columns as C
 from features.columns import Vocab
@@ -41,8 +42,17 @@ class RulesConfig(BaseModel):
         prefers offline (when that many are eligible).
     filter_used_one_off : bool
         Drop one-off services (permits, sign-ups) the resident already booked or used.
+    min_categories : int
+        At least this many categories among a list's first ``category_window`` services (when the resident
+        may be shown that many): a service of a category already listed is passed over only when the
+        remaining places are needed for new categories. 0 turns it off. Unlike a cap, a resident whose needs
+        sit mostly in one category (a migrant's permits) still sees them, and the list still spans several
+        categories.
+    category_window : int
+        The list length ``min_categories`` applies to. Fixed, not the requested ``k``, so the order of the
+        services never depends on ``k``: ``recommend(k)`` is the first ``k`` of ``recommend(k + n)``.
     max_per_category : int
-        At most this many services of one category in a list; 0 turns diversity off.
+        At most this many services of one category in a list; 0 (the default) turns the cap off.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -52,7 +62,16 @@ class RulesConfig(BaseModel):
     accessibility_first: bool = True
     offline_quota: int = Field(3, ge=0)
     filter_used_one_off: bool = True
-    max_per_category: int = Field(3, ge=0)
+    min_categories: int = Field(4, ge=0)
+    category_window: int = Field(10, ge=1)
+    max_per_category: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _window_holds_the_categories(self) -> RulesConfig:
+        if self.min_categories > self.category_window:
+            raise ValueError(f"min_categories ({self.min_categories}) must be ≤ category_window "
+                             f"({self.category_window})")
+        return self
 
     @classmethod
     def from_toml(cls, path: str | Path = DEFAULT_RULES) -> RulesConfig:
@@ -115,21 +134,27 @@ class ServiceRules:
             Internal service ids in final order, −1 where fewer than ``k`` services qualify.
         key : ndarray (n, m)
             The ordering score after rules: the ranker score, lowered by a margin for services
-            demoted by accessibility-first; −inf for services that may not be shown.
+            demoted by accessibility-first or deferred past the category window; −inf for services that may
+            not be shown.
         """
         n, m = scores.shape
         key = np.where(allowed, scores, -np.inf)
         if self.config.accessibility_first:
             needs = residents["accessibility_need"].to_numpy(dtype=np.float64) == 1
             fits = cross["accessibility_match"].to_numpy(dtype=np.float64).reshape(n, m) == 1
-            finite = np.isfinite(key)
-            spread = (np.nanmax(np.where(finite, key, np.nan)) - np.nanmin(np.where(finite, key, np.nan))
-                      if finite.any() else 0.0)
-            key = np.where(needs[:, None] & ~fits & finite, key - (spread + 1.0), key)
+            key = _demote(key, needs[:, None] & ~fits)
         order = np.argsort(-key, axis=1, kind="stable")
         valid = np.isfinite(np.take_along_axis(key, order, axis=1))
         if self.config.max_per_category > 0:
             valid &= _rank_within_category(self.category_[order]) < self.config.max_per_category
+        if self.config.min_categories > 0:
+            head = _category_head(self.category_[order], valid, self.config.min_categories,
+                                  self.config.category_window)
+            deferred = np.zeros((n, m), dtype=bool)
+            np.put_along_axis(deferred, order, ~head, axis=1)
+            key = _demote(key, deferred)  # after the head, in rank order: the key stays the list's order
+            regroup = np.argsort(~head, axis=1, kind="stable")
+            order, valid = np.take_along_axis(order, regroup, axis=1), np.take_along_axis(valid, regroup, axis=1)
         promoted = np.zeros_like(valid)
         if self.config.offline_quota > 0:
             prefers = residents["prefers_offline"].to_numpy(dtype=np.float64) == 1
@@ -152,3 +177,48 @@ def _rank_within_category(categories: np.ndarray) -> np.ndarray:
         same = categories == code
         counts += np.where(same, np.cumsum(same, axis=1) - 1, 0)
     return counts
+
+
+def _demote(key: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``key`` with the finite entries under ``mask`` lowered below every other finite entry (order kept)."""
+    finite = np.isfinite(key)
+    if not (finite & mask).any():
+        return key
+    spread = float(key[finite].max() - key[finite].min())
+    return np.where(mask & finite, key - (spread + 1.0), key)
+
+
+def _category_head(categories: np.ndarray, valid: np.ndarray, wanted: int, window: int) -> np.ndarray:
+    """Which ranked positions open each list so that its first ``window`` services span ``wanted`` categories.
+
+    Walks every row in rank order: a valid service of a new category joins the head; one of a category
+    already there joins only if the places left in the window still fit the categories missing. The others
+    (and everything once the window is full) come after the head, in rank order. Rows with fewer than
+    ``wanted`` categories among their valid services aim for all they have.
+
+    Parameters
+    ----------
+    categories : ndarray (n, m)
+        Category code of the service at each ranked position.
+    valid : ndarray (n, m)
+        Whether each ranked position may be shown.
+    """
+    n, m = categories.shape
+    rows = np.arange(n)
+    codes = np.unique(categories, return_inverse=True)[1].reshape(n, m)
+    available = np.zeros((n, codes.max(initial=0) + 1), dtype=bool)
+    available[np.repeat(rows, m)[valid.ravel()], codes[valid]] = True
+    target = np.minimum(available.sum(axis=1), wanted)
+    seen = np.zeros_like(available)
+    kept = np.zeros(n, dtype=np.int64)
+    distinct = np.zeros(n, dtype=np.int64)
+    head = np.zeros((n, m), dtype=bool)
+    for j in range(m):
+        code = codes[:, j]
+        new = ~seen[rows, code]
+        take = valid[:, j] & (kept < window) & (new | (window - kept - 1 >= target - distinct))
+        head[:, j] = take
+        seen[rows[take], code[take]] = True
+        distinct += take & new
+        kept += take
+    return head

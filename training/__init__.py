@@ -7,6 +7,7 @@ re-exporting them here would hide the modules."""
 from training.metrics import (
     MetricInputError,
     catalogue_coverage,
+    category_diversity,
     cold_start_ndcg,
     evaluate,
     map_at_k,
@@ -40,6 +41,7 @@ __all__ = [
     "SplitError",
     "TimeSplit",
     "catalogue_coverage",
+    "category_diversity",
     "cold_start_ndcg",
     "evaluate",
     "event_relevance",

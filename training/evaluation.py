@@ -29,6 +29,7 @@ class EvaluationWindow:
     popularity: pd.Series
     n_services: int
     k: int
+    categories: pd.Series | None = None
 
     @classmethod
     def build(cls, dataset: Dataset, split: TimeSplit, k: int, seed: int) -> EvaluationWindow:
@@ -39,13 +40,15 @@ class EvaluationWindow:
         return cls(split=split, truth=truth, residents=pd.unique(truth[C.RESIDENT].to_numpy(dtype=object)),
                    personas=profile.personas.tags, cold_start=split.cold_start(dataset, "test"),
                    popularity=service_popularity(before, dataset.service_ids.external),
-                   n_services=len(dataset.service_ids), k=k)
+                   n_services=len(dataset.service_ids), k=k,
+                   categories=dataset.services.set_index(C.SERVICE)[C.CATEGORY])
 
     def score(self, model: Recommender) -> dict[str, Any]:
         """All metrics of ``model`` (fitted before the test start) on this window."""
         recommendations = model.recommend(self.residents, self.k)
         return evaluate(recommendations, self.truth, self.k, popularity=self.popularity,
-                        n_services=self.n_services, groups=self.personas, cold_start=self.cold_start)
+                        n_services=self.n_services, groups=self.personas, cold_start=self.cold_start,
+                        categories=self.categories)
 
     def persona_counts(self) -> dict[str, int]:
         """Test residents per persona."""

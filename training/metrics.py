@@ -1,4 +1,5 @@
-"""Offline metrics of recommendation tables: ranking accuracy, coverage, novelty, per persona and cold start.
+"""Offline metrics of recommendation tables: ranking accuracy, coverage, novelty, category diversity, per persona
+and cold start.
 
 Inputs are a *recommendation table* (``resident_id, service_id, rank``; rank 1 is best, other columns
 ignored) and a *relevance frame* (``resident_id, service_id, relevance``; see :mod:`training.relevance`).
@@ -135,6 +136,26 @@ def novelty(recommendations: pd.DataFrame, popularity: pd.Series, k: int | None 
     return _novelty(_top_k(recommendations, k), popularity)
 
 
+def category_diversity(recommendations: pd.DataFrame, categories: pd.Series, k: int | None = None) -> float:
+    """Mean number of distinct service categories in each resident's first ``k`` recommendations.
+
+    Parameters
+    ----------
+    recommendations : pandas.DataFrame
+        A recommendation table.
+    categories : pandas.Series
+        Category of every service, indexed by service id.
+    k : int, optional
+        Only the first ``k`` rows of each list count (all rows when ``None``).
+
+    Raises
+    ------
+    MetricInputError
+        If the table is empty or names a service without a category.
+    """
+    return _category_diversity(_top_k(recommendations, k), categories)
+
+
 def per_group_ndcg(recommendations: pd.DataFrame, truth: pd.DataFrame, groups: pd.DataFrame, k: int = 10,
                    *, graded: bool = False, residents: Residents = "truth") -> dict[str, float]:
     """Mean NDCG@k within each group (persona, segment, community...).
@@ -165,7 +186,8 @@ def cold_start_ndcg(recommendations: pd.DataFrame, truth: pd.DataFrame, cold_sta
 def evaluate(recommendations: pd.DataFrame, truth: pd.DataFrame, k: int = 10,
              popularity: pd.Series | None = None, n_services: int | None = None,
              groups: pd.DataFrame | None = None, cold_start: Collection[str] | None = None, *,
-             graded: bool = False, residents: Residents = "truth") -> dict[str, float | dict[str, float]]:
+             graded: bool = False, residents: Residents = "truth", categories: pd.Series | None = None
+             ) -> dict[str, float | dict[str, float]]:
     """All offline metrics of one recommendation table, computed in one pass.
 
     Returns
@@ -173,8 +195,9 @@ def evaluate(recommendations: pd.DataFrame, truth: pd.DataFrame, k: int = 10,
     dict
         ``ndcg@k, map@k, recall@k, precision@k`` always (``map@k`` is :func:`map_at_k`); ``coverage`` with
         ``n_services``; ``novelty`` with ``popularity``; ``per_persona_ndcg@k`` ({group: NDCG}) with
-        ``groups``; ``cold_start_ndcg@k`` with ``cold_start``. Coverage and novelty use the first ``k`` rows
-        of every list in the table, including residents without truth.
+        ``groups``; ``cold_start_ndcg@k`` with ``cold_start``; ``category_diversity`` (mean distinct categories
+        per list, :func:`category_diversity`) with ``categories``. Coverage, novelty and category diversity use
+        the first ``k`` rows of every list in the table, including residents without truth.
     """
     top = _top_k(recommendations, k)
     scores = _per_resident(top, truth, k, graded, residents)
@@ -185,6 +208,8 @@ def evaluate(recommendations: pd.DataFrame, truth: pd.DataFrame, k: int = 10,
         result["coverage"] = _coverage(top, n_services)
     if popularity is not None:
         result["novelty"] = _novelty(top, popularity)
+    if categories is not None:
+        result["category_diversity"] = _category_diversity(top, categories)
     if groups is not None:
         result[f"per_persona_ndcg@{k}"] = _group_means(scores[NDCG], groups)
     if cold_start is not None:
@@ -323,6 +348,19 @@ def _novelty(top: _TopK, popularity: pd.Series) -> float:
     counts = pd.Series(popularity.to_numpy(dtype=np.float64), index=pd.Index(popularity.index, dtype=object))
     known = counts.reindex(top.service_ids).fillna(0.0).clip(lower=1.0).to_numpy()
     return float(np.mean(-np.log2(known / total)[top.service]))
+
+
+def _category_diversity(top: _TopK, categories: pd.Series) -> float:
+    if len(top.service) == 0:
+        raise MetricInputError("the recommendation table is empty; category diversity is undefined")
+    named = pd.Series(categories.to_numpy(), index=pd.Index(categories.index.astype(str), dtype=object))
+    per_service = named.reindex(top.service_ids.astype(str))
+    missing = per_service.index[per_service.isna()]
+    if len(missing):
+        raise MetricInputError(f"no category for service(s) {list(missing[:5])}")
+    codes = pd.factorize(per_service)[0][top.service]
+    pairs = np.unique(top.resident.astype(np.int64) * (codes.max() + 1) + codes)
+    return float(len(pairs) / len(np.unique(top.resident)))
 
 
 def _group_means(scores: pd.Series, groups: pd.DataFrame) -> dict[str, float]:

@@ -19,7 +19,7 @@ SERVICES = pd.DataFrame({
     C.ONE_OFF: [False, False, False, False, False, True],
 })
 OFF = RulesConfig(eligibility=False, accessibility_first=False, offline_quota=0, filter_used_one_off=False,
-                  max_per_category=0)
+                  min_categories=0, max_per_category=0)
 
 
 def _cross(n: int, **overrides: list[float]) -> pd.DataFrame:
@@ -87,6 +87,43 @@ def test_category_diversity_caps_each_category() -> None:
     rule = OFF.model_copy(update={"max_per_category": 1})
     scores = np.array([[1.0, 0.5, 9, 8, 7, 0.1]])
     assert _select(rule, scores, _cross(1), _residents([0], [0]), 3).tolist() == [[2, 0, 5]]
+
+
+# ranker order: s2 s3 s4 (all b), s0 s1 (a), s5 (c)
+B_FIRST = np.array([[1.0, 0.5, 9, 8, 7, 0.1]])
+
+
+def test_lists_span_the_minimum_number_of_categories_without_losing_services() -> None:
+    two = OFF.model_copy(update={"min_categories": 2, "category_window": 3})
+    full = _select(two, B_FIRST, _cross(1), _residents([0], [0]), 6)
+    assert full.tolist() == [[2, 3, 0, 4, 1, 5]], "s4 waits until just after the window, nothing is dropped"
+    three = OFF.model_copy(update={"min_categories": 3, "category_window": 3})
+    assert _select(three, B_FIRST, _cross(1), _residents([0], [0]), 6).tolist() == [[2, 0, 5, 3, 4, 1]]
+
+
+def test_a_resident_whose_needs_sit_in_one_category_still_gets_them() -> None:
+    wide = OFF.model_copy(update={"min_categories": 2, "category_window": 6})
+    assert _select(wide, B_FIRST, _cross(1), _residents([0], [0]), 4).tolist() == [[2, 3, 4, 0]]
+    only_b = np.array([[-np.inf, -np.inf, 9, 8, 7, -np.inf]])
+    assert _select(wide, only_b, _cross(1), _residents([0], [0]), 4).tolist() == [[2, 3, 4, -1]], \
+        "with one category allowed, the list is not cut short to wait for another"
+
+
+def test_category_order_does_not_depend_on_k_and_the_score_follows_it() -> None:
+    two = OFF.model_copy(update={"min_categories": 2, "category_window": 3, "offline_quota": 2})
+    rules = ServiceRules(two, SERVICES)
+    scores, cross, residents = np.repeat(B_FIRST, 2, axis=0), _cross(2), _residents([0, 1], [0, 0])
+    allowed = rules.allowed(cross, scores.shape)
+    longest, key = rules.select(scores, allowed, residents, cross, 6)
+    for k in (1, 2, 3):
+        assert rules.select(scores, allowed, residents, cross, k)[0][0].tolist() == longest[0, :k].tolist()
+    listed = np.take_along_axis(key, longest, axis=1)
+    assert (np.diff(listed[0]) < 0).all(), "scores fall along the list, deferred services included"
+
+
+def test_category_window_must_hold_the_categories() -> None:
+    with pytest.raises(ValidationError, match=r"min_categories.*category_window"):
+        RulesConfig(min_categories=5, category_window=4)
 
 
 def test_short_lists_are_padded_with_minus_one() -> None:

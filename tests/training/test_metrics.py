@@ -15,6 +15,7 @@ from recommenders.base import top_k_frame
 from training import (
     MetricInputError,
     catalogue_coverage,
+    category_diversity,
     cold_start_ndcg,
     evaluate,
     map_at_k,
@@ -212,6 +213,17 @@ def test_catalogue_coverage_counts_distinct_services() -> None:
         catalogue_coverage(r, n_services=2)
 
 
+def test_category_diversity_counts_distinct_categories_per_list() -> None:
+    categories = pd.Series({"s1": "health", "s2": "health", "s3": "childcare", "s4": "culture_sports"})
+    r = recs({"a": ["s1", "s2", "s3"], "b": ["s4", "s3", "s1"]})
+    assert category_diversity(r, categories) == pytest.approx((2 + 3) / 2)
+    assert category_diversity(r, categories, k=2) == pytest.approx((1 + 2) / 2)
+    with pytest.raises(MetricInputError, match=r"no category for service.*s9"):
+        category_diversity(recs({"a": ["s1", "s9"]}), categories)
+    with pytest.raises(MetricInputError, match="empty"):
+        category_diversity(recs({}), categories)
+
+
 def test_novelty_is_mean_self_information() -> None:
     popularity = pd.Series({"popular": 6, "niche": 2})
     assert novelty(recs({"a": ["niche"], "b": ["popular"]}), popularity) == pytest.approx(
@@ -248,9 +260,12 @@ def test_evaluate_names_and_values() -> None:
     t = truth({"a": {"s2": 2.0}, "b": {"s1": 1.0, "s5": 3.0}})
     groups = pd.DataFrame({C.RESIDENT: ["a", "b"], "persona": ["elderly", "commuter"]})
     popularity = pd.Series({"s1": 10, "s2": 5, "s3": 1, "s4": 1})
-    result = evaluate(r, t, k=2, popularity=popularity, n_services=20, groups=groups, cold_start={"b"})
+    categories = pd.Series({f"s{i}": "a" if i < 3 else "b" for i in range(1, 10)})
+    result = evaluate(r, t, k=2, popularity=popularity, n_services=20, groups=groups, cold_start={"b"},
+                      categories=categories)
     assert set(result) == {"ndcg@2", "map@2", "recall@2", "precision@2", "coverage", "novelty",
-                           "per_persona_ndcg@2", "cold_start_ndcg@2"}
+                           "category_diversity", "per_persona_ndcg@2", "cold_start_ndcg@2"}
+    assert result["category_diversity"] == pytest.approx((1 + 2 + 1) / 3)  # a: s1 s2; b: s4 s1; no_truth: s9 s8
     assert result["ndcg@2"] == pytest.approx(ndcg_at_k(r, t, 2))
     assert result["map@2"] == pytest.approx(map_at_k(r, t, 2))
     assert result["recall@2"] == pytest.approx((1 + 1 / 2) / 2)

@@ -23,12 +23,11 @@ import numpy as np
 import pandas as pd
 
 from experiments.train_bench import worst_over_best_persona
-from features.columns import Columns as C
 from features.sources.synthetic import generate_community
 from recommenders.hybrid import HybridConfig, HybridRecommender
 from training.config import TrainConfig
 from training.evaluation import EvaluationWindow
-from training.metrics import category_diversity, ndcg_at_k, per_group_ndcg, per_resident_metrics
+from training.metrics import per_resident_metrics
 from training.splits import time_split
 
 VALIDATION_SEEDS = (1, 2, 3)
@@ -43,16 +42,16 @@ def variant_config(base: HybridConfig, fields: dict[str, Any]) -> HybridConfig:
 
 
 def score(window: EvaluationWindow, model: HybridRecommender) -> dict[str, float]:
-    """NDCG@k, worst / best persona NDCG@k and distinct categories per list of ``model`` on ``window``."""
+    """NDCG@k, worst / best persona NDCG@k (with its bootstrap interval) and distinct categories per list of
+    ``model`` on ``window``."""
     lists = model.recommend(window.residents, window.k)
-    per_persona = per_group_ndcg(lists, window.truth, window.personas, window.k)
-    categories = model.services_.set_index(C.SERVICE)[C.CATEGORY]
+    metrics = window.score_lists(lists)
     per_resident = per_resident_metrics(lists, window.truth, window.k)["ndcg"]
     low, high = persona_ratio_interval(per_resident, window.personas)
-    return {"ndcg@10": round(float(ndcg_at_k(lists, window.truth, window.k)), 4),
-            "worst_over_best_persona": round(worst_over_best_persona(per_persona), 3),
+    return {"ndcg@10": round(float(metrics[f"ndcg@{window.k}"]), 4),
+            "worst_over_best_persona": round(worst_over_best_persona(metrics[f"per_persona_ndcg@{window.k}"]), 3),
             "worst_over_best_persona_95": [round(low, 3), round(high, 3)],
-            "category_diversity": round(category_diversity(lists, categories, window.k), 2)}
+            "category_diversity": round(float(metrics["category_diversity"]), 2)}
 
 
 def persona_ratio_interval(per_resident: pd.Series, personas: pd.DataFrame, draws: int = 1000, seed: int = 0
@@ -65,12 +64,11 @@ def persona_ratio_interval(per_resident: pd.Series, personas: pd.DataFrame, draw
     """
     tagged = personas.reindex(per_resident.index).fillna(False).astype(bool)
     values = per_resident.to_numpy(dtype=np.float64)
-    groups = [values[tagged[p].to_numpy()] for p in tagged.columns if tagged[p].any()]
+    groups = {p: values[tagged[p].to_numpy()] for p in tagged.columns if tagged[p].any()}
     rng = np.random.default_rng(seed)
     ratios = np.empty(draws)
     for i in range(draws):
-        means = [g[rng.integers(0, len(g), len(g))].mean() for g in groups]
-        ratios[i] = min(means) / max(means)
+        ratios[i] = worst_over_best_persona({p: g[rng.integers(0, len(g), len(g))].mean() for p, g in groups.items()})
     low, high = np.percentile(ratios, [2.5, 97.5])
     return float(low), float(high)
 

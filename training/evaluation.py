@@ -45,7 +45,10 @@ class EvaluationWindow:
 
     def score(self, model: Recommender) -> dict[str, Any]:
         """All metrics of ``model`` (fitted before the test start) on this window."""
-        recommendations = model.recommend(self.residents, self.k)
+        return self.score_lists(model.recommend(self.residents, self.k))
+
+    def score_lists(self, recommendations: pd.DataFrame) -> dict[str, Any]:
+        """All metrics of a recommendation table for this window's residents (see :func:`training.evaluate`)."""
         return evaluate(recommendations, self.truth, self.k, popularity=self.popularity,
                         n_services=self.n_services, groups=self.personas, cold_start=self.cold_start,
                         categories=self.categories)

@@ -201,6 +201,22 @@ class FeedbackStore:
         with self._db.read("counting served lists") as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(self._tables.served_lists)).scalar_one())
 
+    def counts_per_version(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Lists served with at least one item, and feedback events, per model version (all time).
+
+        Counted by the database, so the cost does not grow with what the caller has to hold: one row per
+        version comes back however many lists were served.
+
+        Returns
+        -------
+        lists, events : dict of str to int
+            Model version → count; versions with none are absent.
+        """
+        with self._db.read("counting lists and feedback per model version") as conn:
+            lists = {str(v): int(n) for v, n in conn.execute(self._tables.lists_per_version_query())}
+            events = {str(v): int(n) for v, n in conn.execute(self._tables.events_per_version_query())}
+        return lists, events
+
     def events(self, since: datetime | str | None = None) -> pd.DataFrame:
         """Feedback events as an interactions table, joined with the model that served them.
 

@@ -96,6 +96,20 @@ class StoreTables:
         columns = [events.c[name] if name in events.c else lists.c[name] for name in EVENT_COLUMNS]
         return sa.select(*columns).join_from(events, lists).order_by(events.c.id)
 
+    def lists_per_version_query(self) -> sa.Select[Any]:
+        """``(model_version, lists)``: lists served with at least one item, per model version, counted in the
+        database."""
+        lists, items = self.served_lists, self.served_items
+        has_items = sa.exists().where(items.c[REQUEST_ID] == lists.c[REQUEST_ID])
+        return (sa.select(lists.c[MODEL_VERSION], sa.func.count()).where(has_items)
+                .group_by(lists.c[MODEL_VERSION]))
+
+    def events_per_version_query(self) -> sa.Select[Any]:
+        """``(model_version, events)``: feedback events per model version of the list they answer."""
+        events, lists = self.feedback_events, self.served_lists
+        return (sa.select(lists.c[MODEL_VERSION], sa.func.count()).join_from(events, lists)
+                .group_by(lists.c[MODEL_VERSION]))
+
     def served_query(self) -> sa.Select[Any]:
         """Served items joined with their list, columns as :data:`SERVED_COLUMNS`, in serving order."""
         lists, items = self.served_lists, self.served_items

@@ -18,7 +18,7 @@ import pandas as pd
 from fastapi import APIRouter, Body, HTTPException, Query, Request, status
 
 from serving.deps import AdminAccess, HolderDep, ready_store
-from serving.feedback_models import MODEL_VERSION, REQUEST_ID, TIMEZONE, VARIANT, now_local
+from serving.feedback_models import MODEL_VERSION, TIMEZONE, VARIANT, now_local
 from serving.model_holder import ModelLoadError, ReloadInProgressError, ServedModel
 from serving.schemas import ABPublic, ModelsPublic, ModelVersionPublic, ReloadIn, ServingPublic, VariantMetricsPublic
 from serving.store import StoreUnavailableError
@@ -92,25 +92,24 @@ Online = tuple[dict[str, int] | None, dict[str, int] | None, list[VariantMetrics
 def _online(request: Request, days: int) -> Online:
     """Lists served (with at least one item) and feedback events per model version (all time), and the live
     metrics per version and variant over the last ``days``; ``None`` where the store is unavailable."""
+    since = now_local() - timedelta(days=days)
     try:
         store = ready_store(request)
-        served = store.served()
-        events = store.events()
+        lists, counts = store.counts_per_version()
+        # Only the window is read: a list served in it is answered by events received after it was served.
+        served = store.served(since=since)
+        events = store.events(since=since)
     except StoreUnavailableError as exc:
         logger.warning("online counts unavailable: %s", exc)
         return None, None, None
-    lists = served.groupby(MODEL_VERSION)[REQUEST_ID].nunique() if len(served) else {}
-    counts = events[MODEL_VERSION].value_counts() if len(events) else {}
     holder = request.app.state.holder
     catalogue = len(holder.current.catalog) if holder.ready else None
-    since = now_local() - timedelta(days=days)
     table = online_metrics(served, events, since=since, catalogue_size=catalogue, confidence=0.95)
     variants = [VariantMetricsPublic(version=str(row[MODEL_VERSION]), variant=str(row[VARIANT]),
                                      **{k: _number(row[k]) for k in VariantMetricsPublic.model_fields
                                         if k not in ("version", "variant")})
                 for row in table.to_dict("records")]
-    return ({str(k): int(v) for k, v in dict(lists).items()}, {str(k): int(v) for k, v in dict(counts).items()},
-            variants)
+    return lists, counts, variants
 
 
 def _number(value: Any) -> Any:

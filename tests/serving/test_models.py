@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
 from serving.app import create_app
+from serving.feedback_models import ServedItem, ServedList, now_local
 from serving.model_holder import ModelHolder, ModelLoadError
 from serving.settings import ServingSettings
+from serving.store import FeedbackStore
 from tests.serving.conftest import MODEL, Registry, TestClient, headers
 
 ADMIN, PLATFORM = headers("admin"), headers("platform")
@@ -64,6 +67,22 @@ def test_models_lists_versions_aliases_serving_and_counts(client: TestClient) ->
     assert versions["2"]["served_lists"] == 0
     assert body["serving"]["version"] == "1" and body["serving"]["residents"] > 0
     assert [int(v["version"]) for v in body["data"]] == sorted((int(v) for v in versions), reverse=True)
+
+
+def test_models_counts_all_time_but_metrics_only_the_window(client: TestClient, store: FeedbackStore) -> None:
+    served = client.get("/recommendations/R0000001", headers=PLATFORM).json()
+    old = ServedList(request_id="old-list", resident_id="R0000002", model_version="1",
+                     served_at=now_local() - timedelta(days=40),
+                     items=[ServedItem(service_id=served["data"][0]["service_id"], position=1, score=1.0)])
+    with store:
+        store.log_served(old)
+    body = client.get("/models", headers=ADMIN, params={"days": 30}).json()
+    version = next(v for v in body["data"] if v["version"] == "1")
+    assert version["served_lists"] == 2  # all time: the list from 40 days ago counts
+    window = [m for m in body["variants"] if m["version"] == "1"]
+    assert sum(m["lists"] for m in window) == 1  # the live metrics cover the last 30 days only
+    wide = client.get("/models", headers=ADMIN, params={"days": 60}).json()
+    assert sum(m["lists"] for m in wide["variants"] if m["version"] == "1") == 2
 
 
 def test_reload_swaps_to_the_new_champion(own_client: TestClient, registry: Registry) -> None:

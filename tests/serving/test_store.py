@@ -129,6 +129,17 @@ def test_served_lists_and_events_round_trip(store: FeedbackStore) -> None:
     assert served.loc[served[REQUEST_ID] == "q1", SCORE].tolist() == [1.0, 0.5, 1.0 / 3]
 
 
+def test_counts_per_version_count_lists_with_items_and_events(store: FeedbackStore) -> None:
+    assert store.counts_per_version() == ({}, {})
+    store.log_served_many([_served("q1"), _served("q2", "R2"), _served("q3", "R3", ())])  # q3 served empty
+    store.log_served(ServedList(request_id="q4", resident_id="R4", model_version="8",
+                                items=[ServedItem(service_id="S9", position=1, score=0.5)]))
+    store.add_events([_event("q1"), _event("q1", event="view"), _event("q3", "R3"), _event("q4", "R4", "S9")])
+    lists, events = store.counts_per_version()
+    assert lists == {"7": 2, "8": 1}
+    assert events == {"7": 3, "8": 1}
+
+
 def test_since_filters_by_arrival_and_serving_time(store: FeedbackStore) -> None:
     store.log_served(_served("old", served_at=datetime(2026, 1, 1)))
     store.log_served(_served("new"))

@@ -96,9 +96,10 @@ def store(backend: Backend) -> Iterator[FeedbackStore]:
 
 
 def _served(request_id: str, resident: str = "R1", services: tuple[str, ...] = ("S1", "S2", "S3"),
-            **fields: Any) -> ServedList:
+            model_version: str = "7", **fields: Any) -> ServedList:
     items = [ServedItem(service_id=s, position=i + 1, score=1.0 / (i + 1)) for i, s in enumerate(services)]
-    return ServedList(request_id=request_id, resident_id=resident, model_version="7", items=items, **fields)
+    return ServedList(request_id=request_id, resident_id=resident, model_version=model_version, items=items,
+                      **fields)
 
 
 def _event(request_id: str, resident: str = "R1", service: str = "S1", event: str = "click",
@@ -132,8 +133,7 @@ def test_served_lists_and_events_round_trip(store: FeedbackStore) -> None:
 def test_counts_per_version_count_lists_with_items_and_events(store: FeedbackStore) -> None:
     assert store.counts_per_version() == ({}, {})
     store.log_served_many([_served("q1"), _served("q2", "R2"), _served("q3", "R3", ())])  # q3 served empty
-    store.log_served(ServedList(request_id="q4", resident_id="R4", model_version="8",
-                                items=[ServedItem(service_id="S9", position=1, score=0.5)]))
+    store.log_served(_served("q4", "R4", ("S9",), model_version="8"))
     store.add_events([_event("q1"), _event("q1", event="view"), _event("q3", "R3"), _event("q4", "R4", "S9")])
     lists, events = store.counts_per_version()
     assert lists == {"7": 2, "8": 1}

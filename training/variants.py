@@ -1,0 +1,67 @@
+"""Experiment variants as small TOML files: only what differs from the shipped training config.
+
+An experiment's config file lists the settings it changes (as LensKit's pipeline files do); :func:`load_variant`
+lays them over the shipped config, and :func:`variant_toml` writes a config back as such a difference (what
+``linli experiment tune --out`` saves).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from pydantic import ValidationError
+
+from training.config import DEFAULT_CONFIG, TrainConfig, TrainConfigError
+
+
+def load_variant(path: str | Path, base: str | Path = DEFAULT_CONFIG) -> TrainConfig:
+    """A variant file: the settings it lists laid over the shipped training config ``base``.
+
+    Raises
+    ------
+    TrainConfigError
+        Either file cannot be read, or the merged settings break the schema (naming the key).
+    """
+    merged = _merge(_read_toml(base), _read_toml(path))
+    try:
+        return TrainConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise TrainConfigError(f"experiment config {path} is invalid:\n{exc}") from exc
+
+
+def variant_toml(config: TrainConfig, base: str | Path = DEFAULT_CONFIG) -> str:
+    """TOML listing only the settings of ``config`` that differ from the shipped config ``base``."""
+    shipped = TrainConfig.model_validate(_read_toml(base)).model_dump(mode="json")
+    return tomli_w.dumps(_difference(config.model_dump(mode="json"), shipped))
+
+
+def _read_toml(path: str | Path) -> dict[str, Any]:
+    try:
+        with Path(path).open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise TrainConfigError(f"cannot read training config {path}: {exc}") from exc
+
+
+def _merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in update.items():
+        out[key] = _merge(out[key], value) if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) \
+            else value
+    return out
+
+
+def _difference(values: Mapping[str, Any], reference: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Mapping) and isinstance(reference.get(key), Mapping):
+            nested = _difference(value, reference[key])
+            if nested:
+                out[key] = nested
+        elif key not in reference or reference[key] != value:
+            out[key] = value
+    return {k: v for k, v in out.items() if v is not None}

@@ -27,8 +27,6 @@ from training.experiment import (
 from training.tuning import apply_params, read_space, tune
 from training.variants import load_variant, variant_toml
 
-pytestmark = pytest.mark.slow
-
 #: A quick hybrid: few trees, one ranker, two generators (the contract is the same at any size).
 QUICK = """
 [hybrid]

@@ -25,6 +25,7 @@ from mlflow import MlflowClient
 from scipy import stats
 
 from features.dataset import Dataset
+from recommenders.base import Recommender
 from recommenders.hybrid import HybridRecommender
 from recommenders.registry import make_recommender
 from training.config import TrainConfig
@@ -98,6 +99,7 @@ def score_config(config: TrainConfig, dataset: Dataset, window: Window = "valida
     cutoff = scored.split.train_until
     out: dict[str, dict[str, Any]] = {}
     for name in models:
+        model: Recommender
         if name == "hybrid":
             model = HybridRecommender(config.hybrid).fit(history, cutoff)
         else:

@@ -92,7 +92,8 @@ def create_app(settings: ServingSettings | None = None, *, holder: ModelHolder |
     app.state.holder = holder or ModelHolder(settings)
     app.state.store = store or FeedbackStore(settings.store_url())
     app.state.write_lock = threading.Lock() if app.state.store.url.startswith("sqlite") else None
-    app.state.served_log = GroupCommit()  # concurrent requests share one durable write of their lists
+    # concurrent requests share one durable write of their lists, and wait on it a bounded time
+    app.state.served_log = GroupCommit(settings.served_log_wait_ms / 1000)
     app.state.store_ready = False
     app.state.store_lock = threading.Lock()
     app.state.load_on_start = load_on_start

@@ -42,6 +42,10 @@ class ServingSettings(BaseSettings):
     served_log_durable : bool
         Flush every served-list log to disk before answering. ``False`` keeps the log through a crash of the
         server process (not of the machine) and saves a disk flush per request. Feedback is always flushed.
+    served_log_wait_ms : int
+        Longest a recommendation answer waits for its list to be logged (e.g. while another process holds the
+        store locked); past it the answer leaves with ``X-Linli-Logged: queued`` and the list is logged as soon
+        as the store allows.
     precompute_k : int
         Length of the list precomputed for every known resident at load; requests with a larger ``k`` are
         computed on demand (slower).
@@ -87,6 +91,7 @@ class ServingSettings(BaseSettings):
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     retry_after_seconds: int = Field(5, ge=1)
     served_log_durable: bool = True
+    served_log_wait_ms: int = Field(250, ge=1, le=10_000)
     precompute_k: int = Field(10, ge=1, le=50)
     precompute_batch: int = Field(1000, ge=1)
     precompute_workers: int | None = Field(None, ge=1)

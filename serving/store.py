@@ -9,7 +9,7 @@ reached raises :class:`StoreUnavailableError` and leaves nothing half-written.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final
+from typing import Final, Literal
 
 import pandas as pd
 import sqlalchemy as sa
@@ -101,9 +101,11 @@ class FeedbackStore:
     def create_schema(self) -> None:
         """Create the tables and indexes if they do not exist (idempotent, safe to run from several processes).
 
-        For SQLite the database file's folder is created too.
+        For SQLite the database file (mode 600) and its folders (700) are created too, but never where a store
+        existed: if this store opened the file before, or its write-ahead log is still there, the file was
+        moved away and :class:`StoreUnavailableError` asks for it back.
         """
-        self._db.make_folder()
+        self._db.prepare_file()
         with self._db.write("creating the feedback tables") as conn:
             if not self._db.sqlite:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(7160)"))  # one creator at a time
@@ -267,6 +269,18 @@ class FeedbackStore:
         except StoreUnavailableError:
             return False
         return True
+
+    def state(self) -> Literal["ok", "unavailable", "locked"]:
+        """``ok``; ``unavailable`` (the database does not answer, or its SQLite file is gone); or ``locked``:
+        it answers, but another writer has held the write lock longer than a short probe (nothing is written)."""
+        if not self.ping():
+            return "unavailable"
+        lists = self._tables.served_lists
+        table = f"{lists.schema}.{lists.name}" if lists.schema else lists.name
+        try:
+            return "ok" if self._db.probe_write(table) else "locked"
+        except StoreUnavailableError:
+            return "unavailable"
 
     def erase_resident(self, resident_id: str) -> dict[str, int]:
         """Delete every row about one resident: their served lists, the items in them and their feedback.

@@ -5,11 +5,17 @@ SQLite: WAL journal, ``synchronous=FULL`` (a commit is on disk before it returns
 transactions that take the lock up front (``BEGIN IMMEDIATE``) so concurrent writers queue instead of failing.
 PostgreSQL: a connect timeout, a lock timeout, and a ping before reusing a pooled connection, so a restarted
 server is reconnected to transparently.
+
+A SQLite file is created only by :meth:`StoreEngine.prepare_file` (mode 600, its new folders 700), and never
+where one existed: connections open it read-write without creating it, so a file moved away while serving
+leaves the store unavailable (and its write-ahead log untouched) until the file is back, and the engine
+reconnects by itself then.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +26,8 @@ from sqlalchemy import event as sa_event
 
 #: Seconds to wait for SQLite's write lock, or for a PostgreSQL connection or lock, before giving up.
 WAIT_SECONDS: Final = 10
+#: Milliseconds a readiness probe waits for the write lock before calling the store locked.
+PROBE_MS: Final = 200
 _BEGIN: Final = "linli_begin"
 _FILE: Final = "linli_sqlite_file"
 _SYNC: Final = "linli_synchronous"
@@ -52,8 +60,10 @@ class StoreEngine:
         self.shown = parsed.render_as_string(hide_password=True)
         self.path = str(parsed.database)
         pool = {"pool_size": pool_size, "max_overflow": 2 * pool_size, "pool_timeout": WAIT_SECONDS}
+        self.known = False  # a SQLite file has been opened: it must never be created again
+        self._identity: tuple[int, int] | None = None
         if self.sqlite:
-            self.engine = sa.create_engine(parsed, connect_args={"timeout": WAIT_SECONDS}, **pool)
+            self.engine = sa.create_engine(parsed, creator=self._open_existing, **pool)
             sa_event.listen(self.engine, "connect", self._on_sqlite_connect)
             sa_event.listen(self.engine, "begin", _on_sqlite_begin)
         else:
@@ -62,13 +72,71 @@ class StoreEngine:
                 args["options"] = f"-c lock_timeout={WAIT_SECONDS * 1000}"
             self.engine = sa.create_engine(parsed, connect_args=args, pool_pre_ping=True, **pool)
 
-    def make_folder(self) -> None:
-        """Create the folder of a SQLite database file (nothing to do for PostgreSQL)."""
-        if self.sqlite:
+    def prepare_file(self) -> None:
+        """Create a missing SQLite file (mode 600) and its missing folders (700); nothing to do for PostgreSQL.
+
+        Raises
+        ------
+        StoreUnavailableError
+            If the folder cannot be made, or the file is missing where a store existed: this engine opened it
+            before, or its write-ahead log is still there (the file was moved away; put it back).
+        """
+        if not self.sqlite:
+            return
+        path = Path(self.path)
+        try:
+            _make_private_folders(path.parent)
+        except OSError as exc:
+            raise self.unavailable("creating the database folder", exc) from exc
+        if path.exists():
+            return
+        if self.known:
+            raise self.unavailable("opening", "the database file was moved or removed; put it back")
+        if Path(f"{self.path}-wal").exists():
+            raise self.unavailable("opening", "a write-ahead log is there without its database file; "
+                                              "put the database back")
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass  # another process created it just now
+        except OSError as exc:
+            raise self.unavailable("creating the database file", exc) from exc
+
+    def probe_write(self, table: str) -> bool:
+        """Whether a write could start now: the write lock is free within :data:`PROBE_MS` (nothing is written).
+
+        ``table`` (schema-qualified) is the PostgreSQL table whose lock is tried; SQLite has one lock.
+
+        Raises
+        ------
+        StoreUnavailableError
+            If the database cannot be reached at all.
+        """
+        with self._unavailable_as_error("checking the write lock"), self.engine.connect() as conn:
+            if self.sqlite:
+                driver = conn.connection.driver_connection
+                driver.execute(f"PRAGMA busy_timeout={PROBE_MS}")
+                try:
+                    driver.execute("BEGIN IMMEDIATE")
+                    driver.execute("ROLLBACK")
+                except sqlite3.OperationalError as exc:
+                    if "locked" in str(exc) or "busy" in str(exc):
+                        return False
+                    raise self.unavailable("checking the write lock", exc) from exc
+                finally:
+                    driver.execute(f"PRAGMA busy_timeout={WAIT_SECONDS * 1000}")
+                return True
+            transaction = conn.begin()
             try:
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise self.unavailable("creating the database folder", exc) from exc
+                conn.execute(sa.text(f"SET LOCAL lock_timeout = {PROBE_MS}"))
+                conn.execute(sa.text(f"LOCK TABLE {table} IN ROW EXCLUSIVE MODE"))
+            except sa.exc.OperationalError as exc:
+                if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
+                    return False
+                raise
+            finally:
+                transaction.rollback()
+            return True
 
     @contextmanager
     def read(self, action: str) -> Iterator[sa.Connection]:
@@ -105,7 +173,7 @@ class StoreEngine:
             current = None
         if current is None or current != conn.connection.info.get(_FILE):
             self.engine.dispose()  # every pooled connection points at the lost file
-            raise self.unavailable("writing", f"the database file {self.path} was removed or replaced")
+            raise self.unavailable("writing", "the database file was removed or replaced")
 
     def unavailable(self, action: str, cause: object) -> StoreUnavailableError:
         """The error to raise when ``action`` failed because the database is out of reach."""
@@ -121,6 +189,8 @@ class StoreEngine:
         try:
             yield
         except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
+            if self.sqlite and self._file_changed():
+                self.engine.dispose()  # reconnect to the file at the path once it is back
             raise self.unavailable(action, getattr(exc, "orig", None) or exc) from exc
         except sa.exc.ProgrammingError as exc:
             if getattr(exc.orig, "sqlstate", None) in _UNDEFINED:
@@ -131,6 +201,18 @@ class StoreEngine:
                 raise self.unavailable(action, exc.orig) from exc
             raise
 
+    def _open_existing(self) -> sqlite3.Connection:
+        """A connection to the SQLite file, which must exist: SQLite would otherwise create an empty one, and
+        reset the write-ahead log left by the file that was moved away."""
+        uri = f"{Path(self.path).absolute().as_uri()}?mode=rw"
+        return sqlite3.connect(uri, uri=True, timeout=WAIT_SECONDS, check_same_thread=False)
+
+    def _file_changed(self) -> bool:
+        try:
+            return _file_identity(self.path) != self._identity
+        except OSError:
+            return True
+
     def _on_sqlite_connect(self, dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _on_sqlite_begin)
         cursor = dbapi_connection.cursor()
@@ -139,8 +221,9 @@ class StoreEngine:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
         record.info[_SYNC] = "FULL"
+        self.known = True
         try:
-            record.info[_FILE] = _file_identity(self.path)
+            record.info[_FILE] = self._identity = _file_identity(self.path)
         except OSError:
             record.info[_FILE] = None
 
@@ -152,6 +235,16 @@ def _on_sqlite_begin(conn: sa.Connection) -> None:
         conn.exec_driver_sql(f"PRAGMA synchronous={synchronous}")
         conn.connection.info[_SYNC] = synchronous
     conn.exec_driver_sql(options.get(_BEGIN, "BEGIN"))
+
+
+def _make_private_folders(folder: Path) -> None:
+    """Create ``folder`` and its missing parents with mode 700 (``mkdir -p`` gives parents the umask's mode)."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for new in reversed(missing):
+        new.mkdir(mode=0o700, exist_ok=True)
 
 
 def _file_identity(path: str) -> tuple[int, int]:

@@ -3,7 +3,8 @@
 Known residents are answered from the lists precomputed at load; cold-start residents (with a profile)
 and ``k`` beyond the precomputed length are ranked on demand by the bundle. Every list gets a fresh
 ``request_id`` and is logged to the feedback store before the response leaves; when the store is
-unavailable the lists are still served, with the header ``X-Linli-Logged: false``.
+unavailable the lists are still served, with the header ``X-Linli-Logged: false``; when it is slow (another
+process holds it locked) the answer waits at most ``served_log_wait_ms`` and leaves with ``queued``.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ _ERRORS: dict[int | str, dict[str, object]] = {
     422: {"description": "invalid parameter, named in the detail"},
     503: {"description": "no model loaded yet (Retry-After)"},
 }
-_LOGGED = {LOGGED_HEADER: {"description": "false when the list could not be logged to the feedback store",
-                           "schema": {"type": "string", "enum": ["true", "false"]}}}
+_LOGGED = {LOGGED_HEADER: {"description": "false when the list could not be logged to the feedback store; queued "
+                                          "when it is logged as soon as the store allows",
+                           "schema": {"type": "string", "enum": ["true", "queued", "false"]}}}
 
 
 @router.get("/{resident_id}", response_model=RecommendationListPublic, summary="Ranked services for one resident",
@@ -60,7 +62,7 @@ def recommend_one(
     """A resident's top-``k`` services with scores and explanations (English and Chinese)."""
     context = RequestContext(channel, community, to_local(time) if time else None)
     lists = _lists(holder, served, [resident_id], k, context, {}, _exploration(request))
-    response.headers[LOGGED_HEADER] = str(_log(request, lists)).lower()
+    response.headers[LOGGED_HEADER] = _log(request, lists)
     return lists[0][0]
 
 
@@ -73,7 +75,7 @@ def recommend_many(body: RecommendationBatchIn, served: ServedModelDep, holder: 
     context = RequestContext(body.channel, body.community, to_local(body.time) if body.time else None)
     profiles = {p.resident_id: p for p in body.profiles}
     lists = _lists(holder, served, body.residents, body.k, context, profiles, _exploration(request))
-    response.headers[LOGGED_HEADER] = str(_log(request, lists)).lower()
+    response.headers[LOGGED_HEADER] = _log(request, lists)
     return RecommendationBatchPublic(data=[public for public, _ in lists], count=len(lists))
 
 
@@ -121,29 +123,33 @@ def _item(served: ServedModel, rank: int, pick: Pick) -> RecommendationPublic:
                                 score=pick.score, explanation=pick.explanation, explanation_zh=pick.explanation_zh)
 
 
-def _log(request: Request, lists: list[Answer]) -> bool:
-    """Log the lists durably; ``False`` (and a warning) when the store cannot take them."""
+def _log(request: Request, lists: list[Answer]) -> str:
+    """Log the lists: ``true`` once durable, ``queued`` when the store is slow (written when it allows), ``false``
+    (and a warning) when the store cannot take them."""
     served = [ServedList(request_id=x.request_id, resident_id=x.resident_id, model_version=x.model_version,
                          variant=x.variant,
                          items=[ServedItem(service_id=i.service_id, position=i.rank, score=i.score, propensity=p)
                                 for i, p in zip(x.data, propensities, strict=True)])
               for x, propensities in lists]
     durable = request.app.state.settings.served_log_durable
-    try:
+
+    def write(lists: list[ServedList]) -> None:  # on the log's writer thread
         store = ready_store(request)
+        with one_writer(request):
+            store.log_served_many(lists, durable=durable)
 
-        def write(lists: list[ServedList]) -> None:
-            with one_writer(request):
-                store.log_served_many(lists, durable=durable)
-
-        request.app.state.served_log.submit(served, write)
+    try:
+        outcome = request.app.state.served_log.submit(served, write)
     except StoreUnavailableError as exc:
         logger.warning("served %d list(s) without logging them: %s", len(served), exc)
-        return False
+        return "false"
     except Exception:  # a list is served even when logging breaks; the error is logged in full
         logger.exception("served %d list(s) without logging them", len(served))
-        return False
-    return True
+        return "false"
+    if outcome == "refused":
+        logger.warning("served %d list(s) without logging them: the served-list log's backlog is full", len(served))
+        return "false"
+    return "true" if outcome == "written" else "queued"
 
 
 def _check_unique(body: RecommendationBatchIn) -> None:

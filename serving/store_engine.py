@@ -243,6 +243,8 @@ def _make_private_folders(folder: Path) -> None:
     while not folder.exists():
         missing.append(folder)
         folder = folder.parent
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder.name!r} is not a folder")
     for new in reversed(missing):
         new.mkdir(mode=0o700, exist_ok=True)
 

@@ -166,8 +166,12 @@ def _persona_means(weights: np.ndarray, scores: PersonaScores) -> tuple[np.ndarr
 
 
 def _worst_over_best(means: np.ndarray) -> np.ndarray:
+    """Per row, the lowest over the highest of the finite persona means (NaN for a row without any)."""
+    finite = np.isfinite(means)
+    low = np.where(finite, means, np.inf).min(axis=1)
+    high = np.where(finite, means, -np.inf).max(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.nanmin(means, axis=1) / np.nanmax(means, axis=1)
+        return np.where(finite.any(axis=1), low / high, np.nan)
 
 
 def _ratio(model: np.ndarray, ceiling: np.ndarray) -> np.ndarray:

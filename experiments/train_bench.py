@@ -1,8 +1,9 @@
 """Benchmark of ``linli train``: quality against the targets and time / peak memory, per community size.
 
-Each size runs in its own process: generate a community, then the whole retrain pipeline
+Each size and seed runs in its own process: generate a community, then the whole retrain pipeline
 (features → personas → candidates → ranker → evaluation → MLflow run → registered version) into a
-throw-away MLflow store. Run: ``linli bench train --sizes 20000,100000``.
+throw-away MLflow store. Run: ``linli bench train --sizes 20000,100000``; with ``--seeds 42,1,2,3`` one community
+per seed, and the persona floor over them (:mod:`experiments.persona_floor`).
 """
 
 from __future__ import annotations
@@ -15,19 +16,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from experiments.peak_memory import reset_peak, run_sizes, stage
+from experiments.persona_floor import PersonaScores, community_floor, strip_replicates, summarise
+from experiments.persona_floor import worst_over_best_persona as worst_over_best_persona
 
 if TYPE_CHECKING:  # imported inside the functions: each size runs in a fresh process
+    import pandas as pd
+
     from features.dataset import Dataset
     from features.sources.synthetic import SyntheticCommunity
     from training.config import TrainConfig
+    from training.evaluation import EvaluationWindow
 
 SINGLE = ("popular", "persona_popular", "als", "bpr", "item_knn", "ease")
-
-
-def worst_over_best_persona(per_persona: dict[str, float]) -> float:
-    """NDCG of the worst persona over the best one's (personas without test residents, NaN, are left out)."""
-    scored = [float(v) for v in per_persona.values() if v == v]
-    return min(scored) / max(scored)
 
 
 def quality_ratios(metrics: dict[str, dict[str, Any]]) -> dict[str, float]:
@@ -61,37 +61,73 @@ def run_one(residents: int, seed: int, folder: Path) -> dict[str, Any]:
         result = train(dataset, tracking_uri=f"sqlite:///{folder / 'mlflow.db'}", model_name="bench",
                        artifact_location=(folder / "artifacts").as_uri(), config=config)
     seconds = round(time.perf_counter() - started, 1)
-    return {"residents": residents, "interactions": len(dataset.interactions),
+    window, hybrid_lists, ceiling_lists = evaluated_lists(community, dataset, config)
+    floor = community_floor(PersonaScores.from_lists(hybrid_lists, ceiling_lists, window.truth, window.personas,
+                                                     window.k), seed)
+    return {"residents": residents, "seed": seed, "interactions": len(dataset.interactions),
             "train_seconds": seconds,
             "train_peak_rss_mib": timings["train"]["peak_rss_mib"], "stage_seconds": result.seconds,
             "metrics": {name: {k: v for k, v in m.items() if not isinstance(v, dict)}
                         for name, m in result.metrics.items()},
             "per_persona_ndcg@10": result.to_json()["per_persona_ndcg@10"],
             "ratios": quality_ratios(result.metrics),
-            "true_preferences": true_preference_ceiling(community, dataset, config)}
+            "true_preferences": true_preference_ceiling(window, ceiling_lists),
+            "persona_floor": floor}
 
 
-def true_preference_ceiling(community: SyntheticCommunity, dataset: Dataset, config: TrainConfig
-                            ) -> dict[str, Any]:
-    """NDCG@k of ranking by the generator's true scores on the benchmark's test window, overall and per persona,
-    and its worst / best persona ratio: what the data permits (see :mod:`experiments.true_preference_ranking`)."""
+def evaluated_lists(community: SyntheticCommunity, dataset: Dataset, config: TrainConfig
+                    ) -> tuple[EvaluationWindow, pd.DataFrame, pd.DataFrame]:
+    """The benchmark's test window, the hybrid's lists on it and the true-preference ranking's.
+
+    ``train`` refits its hybrid on all weeks before returning it, so the hybrid is fitted again here on the
+    weeks before the window with the same config and seed (the fit is deterministic: the per-persona figures
+    equal those ``train`` reports).
+    """
     from experiments.true_preference_ranking import TruePreferenceRanking
+    from recommenders.hybrid import HybridRecommender
     from training.evaluation import EvaluationWindow
     from training.splits import time_split
 
     split = time_split(dataset, test_weeks=config.test_weeks, validation_weeks=0)
     window = EvaluationWindow.build(dataset, split, config.k, config.seed)
-    metrics = window.score(TruePreferenceRanking(community, split.test_start))
+    hybrid = HybridRecommender(config.hybrid).fit(dataset, split.train_until)
+    return (window, hybrid.recommend(window.residents, window.k),
+            TruePreferenceRanking(community, split.test_start).recommend(window.residents, window.k))
+
+
+def true_preference_ceiling(window: EvaluationWindow, ceiling_lists: pd.DataFrame) -> dict[str, Any]:
+    """NDCG@k of ranking by the generator's true scores on the benchmark's test window, overall and per persona,
+    and its worst / best persona ratio: what the data permits (see :mod:`experiments.true_preference_ranking`)."""
+    metrics = window.score_lists(ceiling_lists)
     per_persona = metrics["per_persona_ndcg@10"]
     personas = {str(p): round(float(v), 4) for p, v in per_persona.items() if v == v}
     return {"ndcg@10": round(float(metrics["ndcg@10"]), 4), "per_persona_ndcg@10": personas,
             "worst_over_best_persona": round(worst_over_best_persona(per_persona), 4)}
 
 
-def run(sizes: list[int], seed: int = 42) -> dict[str, Any]:
-    """:func:`run_one` per size, each in a fresh subprocess."""
-    rows = run_sizes("experiments.train_bench", sizes, seed)
-    return {"benchmark": "train", "cores": os.cpu_count(), "seed": seed, "results": rows}
+def run(sizes: list[int], seed: int = 42, seeds: list[int] | None = None) -> dict[str, Any]:
+    """:func:`run_one` per size and seed (one community each), each in a fresh subprocess, and the persona floor
+    over the seeds' communities per size (:func:`experiments.persona_floor.summarise`).
+
+    ``seeds`` defaults to ``[seed]``. The top-level ``worst_over_best_mean``, ``worst_over_best_interval`` and
+    ``persona_over_ceiling_mean`` are those of the first size; ``persona_floor`` holds every size's.
+    """
+    seeds = list(seeds) if seeds else [seed]
+    started = time.perf_counter()
+    rows = [row for s in seeds for row in run_sizes("experiments.train_bench", sizes, s)]
+    floors = []
+    for size in sizes:
+        mine = [row["persona_floor"] for row in rows if row["residents"] == size]
+        floors.append({"residents": size, "seeds": seeds, **summarise(mine)})
+    for row in rows:
+        row["persona_floor"] = strip_replicates(row["persona_floor"])
+    first = floors[0]
+    return {"benchmark": "train", "cores": os.cpu_count(), "seed": seeds[0], "seeds": seeds,
+            "seconds": round(time.perf_counter() - started, 1),
+            "worst_over_best_mean": first["worst_over_best_mean"],
+            "worst_over_best_interval": first["worst_over_best_interval"],
+            "persona_over_ceiling_mean": first["persona_over_ceiling_mean"],
+            "persona_floor": floors, "results": rows}
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -99,7 +135,8 @@ def format_report(report: dict[str, Any]) -> str:
     out = []
     for row in report["results"]:
         r = row["ratios"]
-        out.append(f"**{row['residents']:,} residents, {row['interactions']:,} interactions** — train "
+        out.append(f"**{row['residents']:,} residents (seed {row['seed']}), {row['interactions']:,} interactions** "
+                   "— train "
                    f"{row['train_seconds']:.0f} s, peak RSS {row['train_peak_rss_mib']:,.0f} MiB")
         out.append("")
         out.append("| model | NDCG@10 | MAP@10 | Recall@10 | coverage | novelty | categories per list "
@@ -120,7 +157,26 @@ def format_report(report: dict[str, Any]) -> str:
         personas = ", ".join(f"{p} {v:.3f}" for p, v in ceiling["per_persona_ndcg@10"].items())
         out.append(f"ranking by the generator's true preferences (the ceiling): NDCG@10 {ceiling['ndcg@10']:.4f}, "
                    f"worst / best persona {ceiling['worst_over_best_persona']:.3f} ({personas})\n")
+        over = ", ".join(f"{p} {v:.3f}" for p, v in row["persona_floor"]["persona_over_ceiling"].items())
+        out.append(f"hybrid / ceiling per persona: {over}\n")
+    for floor in report["persona_floor"]:
+        out.append(format_floor(floor))
     return "\n".join(out)
+
+
+def format_floor(floor: dict[str, Any]) -> str:
+    """The persona floor over one size's communities, as a Markdown paragraph and table."""
+    low, high = floor["worst_over_best_interval"]
+    each = ", ".join(f"{s}: {v:.3f}" for s, v in zip(floor["seeds"], floor["worst_over_best_per_community"],
+                                                      strict=True))
+    out = [f"**Persona floor, {floor['residents']:,} residents, {floor['communities']} communities** — worst / best "
+           f"persona NDCG@10, mean {floor['worst_over_best_mean']:.3f} [{low:.3f}, {high:.3f}] (per community "
+           f"{each}; {floor['interval']})", "", "| persona | NDCG@10 / true-preference ceiling (mean) | interval |",
+           "|---|---|---|"]
+    for persona, value in floor["persona_over_ceiling_mean"].items():
+        low, high = floor["persona_over_ceiling_interval"][persona]
+        out.append(f"| {persona} | {value:.3f} | [{low:.3f}, {high:.3f}] |")
+    return "\n".join(out) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -130,11 +186,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--folder", type=Path)
     parser.add_argument("--sizes", default="20000")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seeds", help="comma-separated seeds, one community each (overrides --seed)")
     args = parser.parse_args(argv)
     if args.one:
         print(json.dumps(run_one(args.one, args.seed, args.folder), default=str))
         return
-    print(format_report(run([int(s) for s in args.sizes.split(",")], args.seed)))
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
+    print(format_report(run([int(s) for s in args.sizes.split(",")], args.seed, seeds)))
 
 
 if __name__ == "__main__":

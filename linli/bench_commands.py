@@ -33,13 +33,15 @@ def bench_foundation(
 def bench_train(
     sizes: Annotated[str, typer.Option(help="Comma-separated community sizes (residents).")] = "20000",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    seeds: Annotated[str | None, typer.Option(help="Comma-separated seeds, one community each, with the persona "
+                                                   "floor over them (overrides --seed).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Train on generated communities: quality against the targets, time and peak memory (one process each)."""
     from experiments.train_bench import format_report, run
 
     size_list = _sizes(sizes)
-    report = run(size_list, seed)
+    report = run(size_list, seed, _seeds(seeds) if seeds is not None else None)
     typer.echo(json.dumps(report) if as_json else f"{report['cores']} cores\n" + format_report(report))
 
 
@@ -69,6 +71,16 @@ def bench_movielens(
     report = run(dataset, seed_list, data_name=name, tracking_uri=settings.tracking_uri(),
                  artifact_location=settings.artifact_location(), quick=quick)
     typer.echo(json.dumps(report, default=str) if as_json else format_report(report))
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError as exc:
+        raise fail(f"--seeds must be comma-separated integers, got {text!r}") from exc
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise fail(f"--seeds needs at least one seed and no seed twice, got {text!r}")
+    return seeds
 
 
 def _sizes(text: str) -> list[int]:

@@ -74,7 +74,11 @@ def generate(
     with tqdm(total=2, desc="generate", unit="step", disable=None) as bar:
         community = generate_community(residents=residents, seed=seed, weeks=weeks)
         bar.update()
-        community.write(out)
+        try:
+            community.write(out)
+        except OSError as exc:  # a file in the way, no permission, a full disk
+            raise fail(f"--out {out}: cannot write the tables there ({exc.strerror or exc}); "
+                       "give a folder Linli may create or write into") from exc
         bar.update()
     counts = {name: len(frame) for name, frame in community.frames.items()}
     typer.echo(f"wrote {out}: " + ", ".join(f"{n:,} {name}" for name, n in counts.items())

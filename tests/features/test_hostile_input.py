@@ -156,3 +156,18 @@ def test_the_shared_rating_rule_reads_as_the_api_says_it() -> None:
     assert rating_problem("rate", 3.0) is None
     assert rating_problem("view", None) is None
     assert rating_problem("use", 2.0) == "only 'rate' events carry a rating; remove it from this 'use' event"
+
+
+def test_generate_into_a_file_says_so(tmp_path: Path) -> None:
+    in_the_way = tmp_path / "taken"
+    in_the_way.write_text("not a folder", encoding="utf-8")
+    done = _linli("generate", "--residents", "50", "--out", str(in_the_way), data_dir=tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and f"--out {in_the_way}: cannot write the tables there" in done.stderr
+
+
+def test_a_missing_sqlite_database_is_named_and_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.db"
+    with pytest.raises(SourceError, match="no such database file"):
+        load(f"sqlite:///{missing}")
+    assert not missing.exists()

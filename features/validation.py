@@ -182,7 +182,8 @@ def coerce_table(frame: pd.DataFrame, spec: TableSpec, source: str) -> tuple[pd.
     extras = {c: frame[c] for c in frame.columns if c not in out}
     typed_frame = pd.DataFrame({**out, **extras}, index=frame.index)
     if C.EVENT in spec.column_names and C.RATING in spec.column_names:
-        _check_ratings(typed_frame, log)
+        given = ~_is_blank(frame[C.RATING]) if C.RATING in frame.columns else np.zeros(len(frame), dtype=bool)
+        _check_ratings(typed_frame, given, log)
     if spec.key and all(k in frame.columns for k in spec.key):
         dup = typed_frame.duplicated(list(spec.key), keep="first").to_numpy()
         positions = np.flatnonzero(dup)
@@ -191,16 +192,18 @@ def coerce_table(frame: pd.DataFrame, spec: TableSpec, source: str) -> tuple[pd.
     return typed_frame, log
 
 
-def _check_ratings(frame: pd.DataFrame, log: ViolationLog) -> None:
+def _check_ratings(frame: pd.DataFrame, given: np.ndarray, log: ViolationLog) -> None:
     """The API's rule, row by row (:func:`features.schema.rating_problem`): ``rate`` events, and only they,
-    carry a rating. Rows whose event is itself invalid are already reported."""
+    carry a rating (``given``: the source cell is not blank, so a bad rating is reported once, as bad).
+    Rows whose event is itself invalid are already reported."""
     event = frame[C.EVENT].astype("string")
     rated = event.eq(RATED_EVENT).fillna(False).to_numpy(dtype=bool)
-    has_rating = frame[C.RATING].notna().to_numpy(dtype=bool)
+    has_rating = given
     known = event.notna().to_numpy(dtype=bool)
-    positions = np.flatnonzero(known & (rated != has_rating))
-    ratings = frame[C.RATING].to_numpy(dtype="float64", na_value=np.nan)
-    log.add(positions, C.RATING, (str(rating_problem(str(event.iloc[p]), float(ratings[p]))) for p in positions))
+    reported = has_rating & frame[C.RATING].isna().to_numpy(dtype=bool)  # a bad rating, already reported
+    positions = np.flatnonzero(known & (rated != has_rating) & ~reported)
+    log.add(positions, C.RATING, (str(rating_problem(str(event.iloc[p]), 1.0 if has_rating[p] else None))
+                                  for p in positions))
 
 
 def _empty(col: ColumnSpec, length: int) -> pd.Series:

@@ -171,3 +171,14 @@ def test_a_missing_sqlite_database_is_named_and_not_created(tmp_path: Path) -> N
     with pytest.raises(SourceError, match="no such database file"):
         load(f"sqlite:///{missing}")
     assert not missing.exists()
+
+
+def test_a_bad_rating_on_a_rate_row_is_reported_once(community: SyntheticCommunity) -> None:
+    frames = {name: frame.copy() for name, frame in community.frames.items()}
+    events = frames["interactions"]
+    rated = int(events.index[events[C.EVENT] == "rate"][0])
+    events.loc[rated, C.RATING] = 9.0
+    with pytest.raises(DataValidationError) as caught:
+        Dataset.from_frames(**frames)
+    found = [v.message for v in caught.value.violations if v.row == rated + 1]
+    assert len(found) == 1 and "out of range" in found[0]

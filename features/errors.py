@@ -70,3 +70,7 @@ class UnknownIdError(LinliDataError, KeyError):
 
 class SourceError(LinliDataError):
     """A source (file, folder, database) cannot be read at all."""
+
+
+class StrayRowsWarning(UserWarning):
+    """Rows were dropped for being out of bounds (e.g. dated in the future); the message names how many."""

@@ -8,10 +8,59 @@ the README's data-contract section is written from them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Final, Literal
 
 from features.columns import Columns as C
 from features.columns import Vocab
+
+#: Longest id (resident, service, community, request...) accepted anywhere: by the loaders and by the API.
+MAX_ID_LENGTH: Final = 64
+#: Longest free-text comment of an interaction, in characters (loaders and API).
+MAX_COMMENT_LENGTH: Final = 500
+#: The one event that carries a rating, and always does.
+RATED_EVENT: Final = "rate"
+#: Earliest event time accepted (local time): older rows are strays (a zero Unix time, a default date).
+EARLIEST_EVENT: Final = datetime(1990, 1, 1)
+#: How far after the clock an event may be dated: the clock skew allowed between a platform and Linli.
+CLOCK_SKEW: Final = timedelta(minutes=10)
+
+
+def rating_problem(event: str, rating: float | None) -> str | None:
+    """Why an interaction's ``rating`` does not fit its ``event``, or ``None`` when it does.
+
+    The rule of the loaders (:mod:`features.validation`) and of the API's feedback events alike: a ``rate``
+    event needs a rating, and no other event carries one. A NaN rating counts as missing.
+
+    Parameters
+    ----------
+    event : str
+        The event name.
+    rating : float or None
+        The rating, if any.
+
+    Returns
+    -------
+    str or None
+        The sentence to show the user, or ``None``.
+    """
+    missing = rating is None or rating != rating  # NaN is missing
+    if event == RATED_EVENT and missing:
+        return f"a '{RATED_EVENT}' event needs a rating from 1 to 5"
+    if event != RATED_EVENT and not missing:
+        return f"only '{RATED_EVENT}' events carry a rating; remove it from this '{event}' event"
+    return None
+
+
+def timestamp_problem(moment: datetime, now: datetime) -> str | None:
+    """Why an event time is out of bounds, or ``None``: after ``now`` plus :data:`CLOCK_SKEW`, or before
+    :data:`EARLIEST_EVENT`. Both naive local times (Asia/Shanghai), as the data contract stores them."""
+    if moment > now + CLOCK_SKEW:
+        return f"dated {moment.isoformat(sep=' ')}, after the clock ({now:%Y-%m-%d %H:%M}) plus {CLOCK_SKEW}"
+    if moment < EARLIEST_EVENT:
+        return f"dated {moment.isoformat(sep=' ')}, before {EARLIEST_EVENT:%Y-%m-%d}"
+    return None
+
 
 Kind = Literal["id", "str", "int", "float", "bool", "category", "datetime"]
 
@@ -34,6 +83,8 @@ class ColumnSpec:
         Allowed values of a ``category`` column.
     low, high : float, optional
         Inclusive bounds of a numeric column.
+    max_length : int, optional
+        Longest text allowed; ``id`` columns default to :data:`MAX_ID_LENGTH`.
     description : str
         What the column means, for error messages and the README.
     """
@@ -46,6 +97,12 @@ class ColumnSpec:
     low: float | None = None
     high: float | None = None
     description: str = ""
+    max_length: int | None = None
+
+    @property
+    def length_limit(self) -> int | None:
+        """Longest text allowed in this column (ids: :data:`MAX_ID_LENGTH`), or ``None``."""
+        return self.max_length if self.max_length is not None else MAX_ID_LENGTH if self.kind == "id" else None
 
 
 @dataclass(frozen=True)
@@ -152,7 +209,7 @@ INTERACTIONS = TableSpec(
         ColumnSpec(C.EVENT, "category", choices=Vocab.EVENTS),
         ColumnSpec(C.RATING, "float", required=False, nullable=True, low=1, high=5),
         ColumnSpec(C.CHANNEL, "category", required=False, nullable=True, choices=Vocab.EVENT_CHANNEL),
-        ColumnSpec(C.COMMENT, "str", required=False, nullable=True),
+        ColumnSpec(C.COMMENT, "str", required=False, nullable=True, max_length=MAX_COMMENT_LENGTH),
     ),
 )
 

@@ -12,8 +12,9 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from features.columns import Columns as C
 from features.errors import Violation
-from features.schema import ColumnSpec, TableSpec
+from features.schema import RATED_EVENT, ColumnSpec, TableSpec, rating_problem
 
 #: Detailed violations kept per table; the rest are counted.
 MAX_KEPT = 10_000
@@ -119,6 +120,14 @@ def _coerce_text(raw: pd.Series, spec: ColumnSpec, blank: np.ndarray, log: Viola
         if (np.floor(whole) == whole).all():
             raw = raw.astype("Int64")
     text = raw.astype("string").str.strip().where(~blank)
+    limit = spec.length_limit
+    if limit is not None:
+        lengths = text.str.len().fillna(0).to_numpy(dtype="int64")
+        too_long = lengths > limit
+        positions = np.flatnonzero(too_long)
+        log.add(positions, spec.name, (f"longer than {limit} characters ({lengths[p]:,} characters: "
+                                       f"{_shown(text.iloc[p])})" for p in positions))
+        text = text.where(~too_long)
     if spec.kind == "category":
         bad = ~text.isin(spec.choices).fillna(True).to_numpy(dtype=bool) & ~blank
         _flag(log, bad, raw, spec, f"not one of {list(spec.choices)}")
@@ -172,12 +181,29 @@ def coerce_table(frame: pd.DataFrame, spec: TableSpec, source: str) -> tuple[pd.
         out[col.name] = typed
     extras = {c: frame[c] for c in frame.columns if c not in out}
     typed_frame = pd.DataFrame({**out, **extras}, index=frame.index)
+    if C.EVENT in spec.column_names and C.RATING in spec.column_names:
+        given = ~_is_blank(frame[C.RATING]) if C.RATING in frame.columns else np.zeros(len(frame), dtype=bool)
+        _check_ratings(typed_frame, given, log)
     if spec.key and all(k in frame.columns for k in spec.key):
         dup = typed_frame.duplicated(list(spec.key), keep="first").to_numpy()
         positions = np.flatnonzero(dup)
         key = spec.key[0] if len(spec.key) == 1 else ",".join(spec.key)
         log.add(positions, key, (f"duplicate key {_shown(typed_frame.loc[p, key])}" for p in positions))
     return typed_frame, log
+
+
+def _check_ratings(frame: pd.DataFrame, given: np.ndarray, log: ViolationLog) -> None:
+    """The API's rule, row by row (:func:`features.schema.rating_problem`): ``rate`` events, and only they,
+    carry a rating (``given``: the source cell is not blank, so a bad rating is reported once, as bad).
+    Rows whose event is itself invalid are already reported."""
+    event = frame[C.EVENT].astype("string")
+    rated = event.eq(RATED_EVENT).fillna(False).to_numpy(dtype=bool)
+    has_rating = given
+    known = event.notna().to_numpy(dtype=bool)
+    reported = has_rating & frame[C.RATING].isna().to_numpy(dtype=bool)  # a bad rating, already reported
+    positions = np.flatnonzero(known & (rated != has_rating) & ~reported)
+    log.add(positions, C.RATING, (str(rating_problem(str(event.iloc[p]), 1.0 if has_rating[p] else None))
+                                  for p in positions))
 
 
 def _empty(col: ColumnSpec, length: int) -> pd.Series:

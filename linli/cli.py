@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,12 +19,45 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 import typer
 from tqdm import tqdm
 
-from features.errors import LinliDataError
+from features.errors import LinliDataError, StrayRowsWarning
 from linli.common import DataOption, JsonOption, app, fail, feedback_store_url
 from linli.settings import get_settings
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from training.feedback_data import FeedbackLog
+
+NowOption = Annotated[str | None, typer.Option(
+    "--now", help="End of the history, local time (e.g. 2026-11-02T00:00); events at or after it are dropped and "
+                  "counted. Default: the clock plus 10 minutes.")]
+
+
+@contextmanager
+def _stray_rows_reported() -> Iterator[None]:
+    """Print each dropped-rows warning as one ``warning:`` line on stderr (the count is in the output too)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", StrayRowsWarning)
+        try:
+            yield
+        finally:
+            for item in caught:
+                if issubclass(item.category, StrayRowsWarning):
+                    typer.secho(f"warning: {item.message}", err=True, fg=typer.colors.YELLOW)
+                else:
+                    warnings.showwarning(item.message, item.category, item.filename, item.lineno)
+
+
+def _now(value: str | None) -> pd.Timestamp | None:
+    """``--now`` as a timestamp (``None`` when not given); a bad value ends the command with exit code 2."""
+    import pandas as pd
+
+    if value is None:
+        return None
+    try:
+        return pd.Timestamp(value)
+    except ValueError as exc:
+        raise fail(f"--now {value!r} is not a timestamp; use ISO 8601, e.g. 2026-11-02T00:00") from exc
 
 
 @app.command()
@@ -38,7 +74,11 @@ def generate(
     with tqdm(total=2, desc="generate", unit="step", disable=None) as bar:
         community = generate_community(residents=residents, seed=seed, weeks=weeks)
         bar.update()
-        community.write(out)
+        try:
+            community.write(out)
+        except OSError as exc:  # a file in the way, no permission, a full disk
+            raise fail(f"--out {out}: cannot write the tables there ({exc.strerror or exc}); "
+                       "give a folder Linli may create or write into") from exc
         bar.update()
     counts = {name: len(frame) for name, frame in community.frames.items()}
     typer.echo(f"wrote {out}: " + ", ".join(f"{n:,} {name}" for name, n in counts.items())
@@ -50,6 +90,7 @@ def profile(
     data: DataOption,
     as_json: JsonOption = False,
     seed: Annotated[int, typer.Option(help="Seed of the segment clustering.")] = 42,
+    now: NowOption = None,
 ) -> None:
     """Build resident personas, learned segments and community types; report recovery when truth exists."""
     from features.sources import load
@@ -57,12 +98,15 @@ def profile(
     from profiling import profile_dataset, summary
 
     try:
-        dataset = load(data)
+        with _stray_rows_reported():
+            dataset = load(data, now=_now(now))
+        if dataset.residents.empty:
+            raise LinliDataError(f"{data}: no residents; profiling needs at least one row in the residents table")
     except LinliDataError as exc:
         raise fail(str(exc)) from exc
     result = profile_dataset(dataset, seed=seed)
     truth = read_ground_truth(data) if "://" not in data else None
-    report = summary(result, truth)
+    report = {**summary(result, truth), "dropped": dataset.dropped}
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False))
         return
@@ -132,29 +176,37 @@ def train(
         help="Feedback store URL to learn from (served lists and events); default: the API's store "
              "(LINLI_DATABASE_URL, else <data_dir>/feedback.db) when it exists. 'none' trains without feedback.")
     ] = None,
+    now: NowOption = None,
 ) -> None:
     """Retrain: features → personas → candidates → ranker → evaluation → MLflow run → registered version → gate."""
     from features.sources import load
+    from recommenders.errors import NotEnoughHistoryError
     from training.config import TrainConfig, TrainConfigError
     from training.retrain import train as run_training
+    from training.splits import SplitError
 
     settings = get_settings()
+    stated_now = _now(now)
     try:
         cfg = TrainConfig.from_toml(config) if config else TrainConfig.from_toml()
-        dataset = load(data)
+        with _stray_rows_reported():
+            dataset = load(data, now=stated_now)
         log = _feedback_log(feedback)
     except (LinliDataError, TrainConfigError) as exc:
         raise fail(str(exc)) from exc
     if seed is not None:
         cfg = cfg.with_seed(seed)
-    with tqdm(desc="linli train", unit="stage", disable=None) as bar:
+    with tqdm(desc="linli train", unit="stage", disable=None) as bar, _stray_rows_reported():
         def progress(label: str) -> None:
             bar.set_postfix_str(label)
             bar.update()
 
-        result = run_training(dataset, tracking_uri=settings.tracking_uri(), model_name=settings.model_name,
-                              config=cfg, artifact_location=settings.artifact_location(), progress=progress,
-                              feedback=log)
+        try:
+            result = run_training(dataset, tracking_uri=settings.tracking_uri(), model_name=settings.model_name,
+                                  config=cfg, artifact_location=settings.artifact_location(), progress=progress,
+                                  feedback=log, now=stated_now)
+        except (SplitError, NotEnoughHistoryError, LinliDataError) as exc:
+            raise fail(str(exc)) from exc
     report = result.to_json()
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, default=str))
@@ -162,6 +214,8 @@ def train(
     typer.echo(f"run {result.run_id} → {settings.model_name} version {result.model_version} ({result.alias})")
     if result.feedback:
         typer.echo("feedback: " + ", ".join(f"{k} {v:,}" for k, v in result.feedback.items()))
+    if any(result.dropped.values()):
+        typer.echo("dropped (out of time): " + ", ".join(f"{k} {v:,}" for k, v in result.dropped.items()))
     for reason in result.decision:
         typer.echo(f"  gate: {reason}")
     typer.echo(_metrics_table(result.metrics))

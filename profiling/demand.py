@@ -126,7 +126,8 @@ def _per_resident_category(dataset: Dataset, tags: pd.DataFrame, units: pd.DataF
                if Columns.CHANNEL in services else np.full(len(service), "both", dtype=object))
     home = units[Columns.COMMUNITY].to_numpy(dtype=object)[rows]
     offered = _offered_pairs(services)
-    in_scope = np.array([(s, c) in offered or s not in offered["scoped"] for s, c in zip(service, home, strict=True)])
+    in_scope = np.array([(s, c) in offered or s not in offered["scoped"] for s, c in zip(service, home, strict=True)],
+                        dtype=bool)  # typed: an empty history gives an empty array, not a float one
     residents = dataset.residents.set_index(Columns.RESIDENT)
     prefers = (residents[Columns.PREFERRED_CHANNEL].astype(object).reindex(tags.index).to_numpy()
                if Columns.PREFERRED_CHANNEL in residents else np.full(len(tags), None, dtype=object))

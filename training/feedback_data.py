@@ -3,7 +3,9 @@
 Events are taken as they are (they already come in the interactions contract). A served service that got no
 event at all becomes an ``impression`` at the time its list was served, so impressions without clicks enter the
 data: a recommender counts an impression with weight 0 and the ranker labels such a candidate 0 (a weak
-negative: shown and passed over). Rows naming a resident or service the dataset does not know are dropped and
+negative: shown and passed over). Rows dated at or after the stated "now" (default: the clock plus a small skew) or
+before 1990 are dropped, counted and warned about (:mod:`features.time_bounds`): one platform call dated 2099
+must not move the next retrain's windows. Rows naming a resident or service the dataset does not know are dropped and
 counted; rows already present in the dataset (same resident, service, timestamp and event) are not added twice.
 
 ``training`` never imports ``serving``: callers pass the frames of ``FeedbackStore.served()`` and
@@ -13,12 +15,14 @@ counted; rows already present in the dataset (same resident, service, timestamp 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any, Final
 
 import pandas as pd
 
 from features.columns import Columns as C
 from features.dataset import Dataset
+from features.time_bounds import in_time, warn_out_of_time
 from training.online_metrics import REQUEST_ID, SERVED_AT, require_columns
 
 #: The interactions contract columns a feedback row keeps.
@@ -54,6 +58,7 @@ class FeedbackMerge:
 
     events: int
     impressions_added: int
+    out_of_time_rows: int
     unknown_resident_rows: int
     unknown_service_rows: int
     duplicate_rows: int
@@ -91,7 +96,8 @@ def feedback_interactions(log: FeedbackLog) -> tuple[pd.DataFrame, int]:
     return frame.sort_values(C.TIMESTAMP, kind="stable").reset_index(drop=True), len(impressions)
 
 
-def merge_feedback(dataset: Dataset, log: FeedbackLog) -> tuple[Dataset, FeedbackMerge]:
+def merge_feedback(dataset: Dataset, log: FeedbackLog,
+                   now: pd.Timestamp | datetime | str | None = None) -> tuple[Dataset, FeedbackMerge]:
     """A new validated dataset: ``dataset`` plus the feedback of ``log`` as interactions.
 
     Parameters
@@ -100,6 +106,9 @@ def merge_feedback(dataset: Dataset, log: FeedbackLog) -> tuple[Dataset, Feedbac
         The history (residents, services and interactions from the platform's sources).
     log : FeedbackLog
         Served lists and feedback events from the feedback store.
+    now : timestamp, optional
+        End of the history (exclusive, local time); default the clock plus a small skew. Rows at or after it,
+        or before 1990, are dropped and counted (``out_of_time_rows``).
 
     Returns
     -------
@@ -108,12 +117,16 @@ def merge_feedback(dataset: Dataset, log: FeedbackLog) -> tuple[Dataset, Feedbac
         :class:`features.errors.DataValidationError` naming it) and the counts of what was added or dropped.
     """
     rows, impressions = feedback_interactions(log)
+    timely = in_time(rows[C.TIMESTAMP], now)
+    warn_out_of_time(int((~timely).sum()), "feedback row", now)
+    rows = rows[timely]
     known_resident = rows[C.RESIDENT].isin(dataset.resident_ids.external).to_numpy(dtype=bool)
     known_service = rows[C.SERVICE].isin(dataset.service_ids.external).to_numpy(dtype=bool)
     rows = rows[known_resident & known_service]
     history = _as_raw(dataset.interactions)  # once: it is the whole history
     new, duplicates = _new_rows(history, _as_raw(rows))
     counts = FeedbackMerge(events=len(log.events), impressions_added=impressions,
+                           out_of_time_rows=int((~timely).sum()),
                            unknown_resident_rows=int((~known_resident).sum()),
                            unknown_service_rows=int((known_resident & ~known_service).sum()),
                            duplicate_rows=duplicates, added=len(new))

@@ -13,6 +13,7 @@ import mlflow
 import pandas as pd
 
 from features.dataset import Dataset
+from features.time_bounds import OUT_OF_TIME, bound_history
 from profiling.profile import profile_dataset
 from recommenders.hybrid import HybridRecommender
 from recommenders.registry import make_recommender
@@ -22,7 +23,7 @@ from training.evaluation import EvaluationWindow
 from training.feedback_data import FeedbackLog, FeedbackMerge, merge_feedback
 from training.online_gate import OnlineCheck, known_residents, online_check
 from training.promotion import Decision, decide
-from training.splits import time_split
+from training.splits import require_residents, time_split
 from training.tracking import CHALLENGER, CHAMPION, connect, flat_metrics, log_bundle, version_by_alias
 
 Progress = Callable[[str], None]
@@ -45,6 +46,7 @@ class TrainResult:
     seconds: dict[str, float] = field(default_factory=dict)
     feedback: dict[str, int] = field(default_factory=dict)
     online: dict[str, Any] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict with the documented keys (``per_persona_ndcg@10`` spelled with ``@``)."""
@@ -67,7 +69,7 @@ def _champion_metrics(client: mlflow.MlflowClient, model_name: str) -> tuple[dic
 
 def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: TrainConfig | None = None,
           artifact_location: str | None = None, progress: Progress | None = None,
-          feedback: FeedbackLog | None = None) -> TrainResult:
+          feedback: FeedbackLog | None = None, now: pd.Timestamp | str | None = None) -> TrainResult:
     """Train, evaluate, log, register and gate one new model version.
 
     Parameters
@@ -87,6 +89,15 @@ def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: Train
     feedback : FeedbackLog, optional
         The feedback store's served lists and events: merged into the data as interactions
         (:mod:`training.feedback_data`), and used for the gate's online check (:mod:`training.online_gate`).
+    now : timestamp, optional
+        End of the history (exclusive, local time); default the clock plus a small skew. Interactions and
+        feedback rows at or after it, or before 1990, are dropped, counted in :attr:`TrainResult.dropped`,
+        warned about and logged on the run: a stray row never moves the windows.
+
+    Raises
+    ------
+    training.splits.SplitError
+        The data is too short or too thin to train on (the sentence names what is missing).
     """
     cfg = config or TrainConfig()
     say = progress or (lambda _label: None)
@@ -99,9 +110,13 @@ def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: Train
         seconds[label] = round(time.perf_counter() - started, 2)
         return value
 
+    dataset = bound_history(dataset, now)
+    dropped = {OUT_OF_TIME: dataset.dropped.get(OUT_OF_TIME, 0)}
     merge: FeedbackMerge | None = None
     if feedback is not None:
-        dataset, merge = timed("feedback", lambda: merge_feedback(dataset, feedback))
+        dataset, merge = timed("feedback", lambda: merge_feedback(dataset, feedback, now))
+        dropped["feedback_out_of_time"] = merge.out_of_time_rows
+    require_residents(dataset, cfg.test_weeks, cfg.hybrid.label_weeks)
     split = time_split(dataset, test_weeks=cfg.test_weeks, validation_weeks=0)
     window = timed("personas", lambda: EvaluationWindow.build(dataset, split, cfg.k, cfg.seed))
     metrics: dict[str, dict[str, Any]] = {}
@@ -130,6 +145,7 @@ def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: Train
     with mlflow.start_run() as run:
         _log_run(cfg, bundle, dataset, split, metrics, decision, seconds)
         _log_online(merge, online)
+        mlflow.log_metrics({f"data.{k}": float(v) for k, v in dropped.items() if k == OUT_OF_TIME})
         version = log_bundle(bundle, model_name)
         client.set_registered_model_alias(model_name, CHAMPION if decision.promoted else CHALLENGER, version.version)
         mlflow.set_tag("linli.model_version", version.version)
@@ -138,7 +154,7 @@ def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: Train
                        per_persona_ndcg_at_10=dict(metrics["hybrid"].get(PER_PERSONA, {})),
                        data_fingerprint=bundle.data_fingerprint,
                        test_window=[str(split.test_start), str(split.end)], seconds=seconds,
-                       feedback=merge.to_json() if merge else {}, online=online.to_json())
+                       feedback=merge.to_json() if merge else {}, online=online.to_json(), dropped=dropped)
 
 
 def _log_online(merge: FeedbackMerge | None, online: OnlineCheck) -> None:

@@ -22,8 +22,16 @@ Window = Literal["train", "validation", "test"]
 WINDOWS: Final = ("train", "validation", "test")
 
 
+#: Fewest residents with positive events a retrain needs in each of its windows (labels and test).
+MIN_TRAIN_RESIDENTS: Final = 10
+
+
 class SplitError(ValueError):
     """The data cannot be split as asked (too short, or a window without events)."""
+
+
+class NotEnoughResidentsError(SplitError):
+    """Too few residents have positive events in the weeks a retrain learns and is judged on."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +162,45 @@ def time_split(dataset: Dataset, test_weeks: int = 4, validation_weeks: int = 2,
             raise SplitError(f"the {window} window [{start}, {stop_}) has no events; "
                              "check `end` or choose other window lengths")
     return split
+
+
+def require_residents(dataset: Dataset, test_weeks: int, label_weeks: int,
+                      minimum: int = MIN_TRAIN_RESIDENTS, events: EventStrengths = POSITIVE_EVENTS) -> None:
+    """Refuse, with a sentence naming what is missing, data too thin to train and judge a ranker on.
+
+    A retrain learns its ranker from the residents' positive events in the ``label_weeks`` before the test
+    window and judges it on the last ``test_weeks``; each needs events of at least ``minimum`` residents.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    test_weeks, label_weeks : int
+        Lengths of the test window and of the ranker's label window before it.
+    minimum : int, default :data:`MIN_TRAIN_RESIDENTS`
+    events : sequence of str, default ``("book", "use", "rate")``
+
+    Raises
+    ------
+    NotEnoughResidentsError
+        "at least N residents with book, use or rate events in the last M weeks ... are needed to train;
+        found K".
+    """
+    stop = dataset.history_end()
+    test_start = stop - pd.Timedelta(weeks=test_weeks)
+    label_start = test_start - pd.Timedelta(weeks=label_weeks)
+    names = list(events)
+    kinds = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+    frame = dataset.interactions
+    positive = frame[frame[C.EVENT].astype("string").isin(names).fillna(False).to_numpy(dtype=bool)]
+    stamps = positive[C.TIMESTAMP]
+    for lo, hi, what in ((label_start, stop, f"the last {label_weeks + test_weeks} weeks"),
+                         (label_start, test_start, f"the {label_weeks} weeks before the test window"),
+                         (test_start, stop, f"the {test_weeks} test weeks")):
+        found = positive[(stamps >= lo) & (stamps < hi)][C.RESIDENT].nunique()
+        if found < minimum:
+            raise NotEnoughResidentsError(
+                f"at least {minimum} residents with {kinds} events in {what} ({lo:%Y-%m-%d} to {hi:%Y-%m-%d}) "
+                f"are needed to train; found {found}")
 
 
 _ITEM_SIDE: Final = {"item": True, "service": True, "user": False, "resident": False}

@@ -16,17 +16,41 @@ from features.schema import TABLES
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    if path.stat().st_size == 0:
+        raise SourceError(f"{path}: the file is empty (0 bytes); it needs a header line with the contract's "
+                          f"columns, e.g. {','.join(_required_columns(path.stem))}")
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
     except UnicodeDecodeError as exc:
-        data = path.read_bytes()
-        line = data[: exc.start].count(b"\n") + 1
-        raise SourceError(
-            f"{path}: line {line} (byte {exc.start}) is not valid UTF-8. Save the file as UTF-8 "
-            "(files exported from Excel in China are often GBK: `iconv -f GBK -t UTF-8`)."
-        ) from exc
+        raise SourceError(_not_utf8(path)) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise SourceError(f"{path}: no header line; the first line must name the columns, e.g. "
+                          f"{','.join(_required_columns(path.stem))}") from exc
     except pd.errors.ParserError as exc:
         raise SourceError(f"{path}: cannot parse CSV: {exc}") from exc
+
+
+def _not_utf8(path: Path) -> str:
+    """Where the first byte that is not UTF-8 sits in the whole file, and how to fix it.
+
+    pandas decodes in chunks, so the offset of its ``UnicodeDecodeError`` is relative to a chunk: the
+    file is decoded again here, whole, to name the true line and byte.
+    """
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = exc.start
+    else:  # pragma: no cover - pandas and Python disagree about the file
+        start = 0
+    line = data[:start].count(b"\n") + 1
+    return (f"{path}: line {line} (byte {start}) is not valid UTF-8. Save the file as UTF-8 "
+            "(files exported from Excel in China are often GBK: `iconv -f GBK -t UTF-8`).")
+
+
+def _required_columns(table: str) -> list[str]:
+    spec = TABLES.get(table)
+    return [c.name for c in spec.columns if c.required] if spec else []
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

@@ -6,6 +6,8 @@ The database holds tables named ``residents``, ``communities``, ``services`` and
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import sqlalchemy as sa
 
@@ -27,6 +29,11 @@ def load_sql(url: str, *, prefix: str = "", strict: bool = True) -> Dataset:
         See :meth:`Dataset.from_frames`.
     """
     engine = sa.create_engine(url)
+    database = engine.url.database
+    if engine.url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:") \
+            and not Path(database).is_file():  # SQLite would create an empty file in its place
+        engine.dispose()
+        raise SourceError(f"{url}: no such database file")
     frames: dict[str, pd.DataFrame] = {}
     sources: dict[str, str] = {}
     try:

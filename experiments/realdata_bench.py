@@ -93,6 +93,7 @@ def score_window(dataset: Dataset, end: pd.Timestamp, weeks: int, config: TrainC
         per_resident = per_resident_metrics(lists, scored.truth, config.k)["ndcg"]
         frame[name] = per_resident.reindex(frame.index).fillna(0.0).to_numpy()
         info["seconds"][name] = round(time.perf_counter() - started, 2)
+        info.setdefault(f"ndcg@{config.k}", {})[name] = round(float(frame[name].mean()), 4)
         if isinstance(model, PopularRecommender):
             info["popular_recency"] = model.recency_.label()
     return frame, info
@@ -122,8 +123,9 @@ def summarise(frames: list[pd.DataFrame], models: Sequence[str], k: int, seed: i
 
 
 def run(dataset: Dataset, *, windows: int = 4, weeks: int = 4, config: TrainConfig | None = None,
-        models: Sequence[str] = MODELS, data_name: str = "ml-100k", tracking_uri: str | None = None,
-        artifact_location: str | None = None, progress: Progress | None = None) -> dict[str, Any]:
+        models: Sequence[str] = MODELS, data_name: str = "ml-100k", validation: int = 0,
+        tracking_uri: str | None = None, artifact_location: str | None = None,
+        progress: Progress | None = None) -> dict[str, Any]:
     """The whole benchmark: every window, pooled figures, intervals, one MLflow run when a URI is given.
 
     Parameters
@@ -137,6 +139,10 @@ def run(dataset: Dataset, *, windows: int = 4, weeks: int = 4, config: TrainConf
     models : sequence of str
         Models to score; ``popular`` must be among them (the ratios' baseline). Names not registered are
         reported under ``missing``.
+    validation : int
+        When > 0, score that many windows of ``weeks`` weeks that end where the ``windows`` test windows begin,
+        with every event from the test windows' start on removed first: for choosing a configuration without
+        reading the test windows.
 
     Raises
     ------
@@ -149,6 +155,10 @@ def run(dataset: Dataset, *, windows: int = 4, weeks: int = 4, config: TrainConf
         raise RealDataBenchError(f"models must include {BASELINE!r} (the ratios' baseline), got {list(models)}")
     present = [m for m in models if m == "hybrid" or m in RECOMMENDERS]
     missing = [m for m in models if m not in present]
+    scored_window = "test"
+    if validation > 0:
+        test_start = window_ends(dataset, windows, weeks)[0] - pd.Timedelta(weeks=weeks)
+        dataset, windows, scored_window = dataset.until(test_start), validation, "validation"
     ends = window_ends(dataset, windows, weeks)
     if ends[0] - pd.Timedelta(weeks=weeks) <= dataset.interactions[C.TIMESTAMP].min():
         raise RealDataBenchError(f"{windows} windows of {weeks} weeks reach back before the first event; "
@@ -159,7 +169,8 @@ def run(dataset: Dataset, *, windows: int = 4, weeks: int = 4, config: TrainConf
         frames.append(frame)
         infos.append(info)
     result: dict[str, Any] = {
-        "data": data_name, "windows": infos, "weeks": weeks, "k": config.k, "relevance": "book, use or rating > 2",
+        "data": data_name, "scored": scored_window, "windows": infos, "weeks": weeks, "k": config.k,
+        "relevance": "book, use or rating > 2",
         **summarise(frames, present, config.k, config.seed), "missing": missing,
         "cores": os.cpu_count(), "wall_seconds": round(time.perf_counter() - started, 1)}
     hybrid = {c: result["cohorts"][c].get("hybrid", {}).get("ratio_to_popular", {}).get("ratio") for c in COHORTS}
@@ -175,7 +186,8 @@ def log_run(result: dict[str, Any], tracking_uri: str, artifact_location: str | 
     """Log the benchmark as one MLflow run: pooled and cohort figures as metrics, the JSON as an artifact."""
     connect(tracking_uri, artifact_location)
     with mlflow.start_run(run_name="realdata-bench") as active:
-        mlflow.log_params({"benchmark": "realdata", "data": result["data"], "windows": len(result["windows"]),
+        mlflow.log_params({"benchmark": "realdata", "data": result["data"], "scored": result["scored"],
+                           "windows": len(result["windows"]),
                            "weeks": result["weeks"], "k": result["k"],
                            "cuts": ",".join(w["cut"] for w in result["windows"])})
         mlflow.log_metrics(flat_metrics(result["models"]))

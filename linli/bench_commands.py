@@ -79,6 +79,8 @@ def bench_realdata(
                                                              "NAME.user, NAME.item); default MovieLens-100K.")] = None,
     cache: Annotated[Path | None, typer.Option(help="Cache of MovieLens-100K (default <data_dir>/cache).")] = None,
     config: Annotated[Path | None, typer.Option(help="Training config TOML (default: linli train's).")] = None,
+    validation: Annotated[int, typer.Option(help="Score this many windows that end where the test windows begin "
+                                                 "(test weeks removed first), to choose a config.")] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Real data, time split: every model on consecutive windows, pooled and per cohort, ratios to popularity."""
@@ -89,12 +91,12 @@ def bench_realdata(
     from training.splits import SplitError
 
     settings = get_settings()
-    if windows < 1 or weeks < 1:
-        raise fail(f"--windows and --weeks must be ≥ 1, got {windows} and {weeks}")
+    if windows < 1 or weeks < 1 or validation < 0:
+        raise fail(f"--windows and --weeks must be ≥ 1 and --validation ≥ 0, got {windows}, {weeks}, {validation}")
     try:
         train_config = TrainConfig.from_toml(config) if config else TrainConfig.from_toml()
         dataset, name = load(data, cache or settings.data_dir / "cache")
-        report = run(dataset, windows=windows, weeks=weeks, config=train_config, data_name=name,
+        report = run(dataset, windows=windows, weeks=weeks, config=train_config, data_name=name, validation=validation,
                      tracking_uri=settings.tracking_uri(), artifact_location=settings.artifact_location())
     except (LinliDataError, TrainConfigError, RealDataBenchError, SplitError) as exc:
         raise fail(str(exc)) from exc

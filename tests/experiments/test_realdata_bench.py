@@ -58,7 +58,8 @@ def test_every_model_is_reported_pooled_per_cohort_and_as_a_ratio_to_popular(sli
             assert 0.0 <= report["cohorts"][cohort][name]["ndcg@10"] <= 1.0
     assert report["ratio_to_popular"]["popular"] == {"ratio": 1.0, "low": 1.0, "high": 1.0}
     window = report["windows"][0]
-    assert window["end"] == "1998-04-24" and window["cut"] == "1998-04-10"
+    assert window["end"] == "1998-04-24" and window["cut"] == "1998-04-10" and report["scored"] == "test"
+    assert window["ndcg@10"]["hybrid"] == report["models"]["hybrid"]["ndcg@10"]  # one window: pooled = window
     assert window["with_history"] + window["new"] == window["residents"] > 0
     assert window["popular_recency"]  # the time-aware popularity reports what it chose
     assert report["cohorts"]["new"]["hybrid"]["residents"] == window["new"]
@@ -76,6 +77,13 @@ def test_windows_end_at_the_last_interaction_and_are_consecutive(slice_of_ml100k
         run(slice_of_ml100k, windows=40, weeks=4, config=SMALL, models=MODELS)
     with pytest.raises(RealDataBenchError, match="'popular'"):
         run(slice_of_ml100k, windows=1, weeks=1, config=SMALL, models=("ease",))
+
+
+def test_validation_windows_end_where_the_test_windows_begin(slice_of_ml100k: Dataset) -> None:
+    report = run(slice_of_ml100k, windows=1, weeks=2, validation=1, config=SMALL,
+                 models=("popular", "popular_count"))
+    assert report["scored"] == "validation"
+    assert [(w["cut"], w["end"]) for w in report["windows"]] == [("1998-03-27", "1998-04-10")]
 
 
 def test_bad_window_settings_exit_with_code_2(tmp_path: Path) -> None:

@@ -73,6 +73,38 @@ def bench_movielens(
     typer.echo(json.dumps(report, default=str) if as_json else format_report(report))
 
 
+@bench.command("realdata")
+def bench_realdata(
+    windows: Annotated[int, typer.Option(help="Consecutive held-out windows, ending at the last interaction.")] = 4,
+    weeks: Annotated[int, typer.Option(help="Length of each window in weeks.")] = 4,
+    data: Annotated[Path | None, typer.Option("--data", help="Folder of RecBole atomic files (NAME.inter, "
+                                                             "NAME.user, NAME.item); default MovieLens-100K.")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Cache of MovieLens-100K (default <data_dir>/cache).")] = None,
+    config: Annotated[Path | None, typer.Option(help="Training config TOML (default: linli train's).")] = None,
+    validation: Annotated[int, typer.Option(help="Score this many windows that end where the test windows begin "
+                                                 "(test weeks removed first), to choose a config.")] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """Real data, time split: every model on consecutive windows, pooled and per cohort, ratios to popularity."""
+    from experiments.movielens_bench import load
+    from experiments.realdata_bench import RealDataBenchError, run
+    from experiments.realdata_report import format_report
+    from training.config import TrainConfig, TrainConfigError
+    from training.splits import SplitError
+
+    settings = get_settings()
+    if windows < 1 or weeks < 1 or validation < 0:
+        raise fail(f"--windows and --weeks must be ≥ 1 and --validation ≥ 0, got {windows}, {weeks}, {validation}")
+    try:
+        train_config = TrainConfig.from_toml(config) if config else TrainConfig.from_toml()
+        dataset, name = load(data, cache or settings.data_dir / "cache")
+        report = run(dataset, windows=windows, weeks=weeks, config=train_config, data_name=name, validation=validation,
+                     tracking_uri=settings.tracking_uri(), artifact_location=settings.artifact_location())
+    except (LinliDataError, TrainConfigError, RealDataBenchError, SplitError) as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(json.dumps(report, default=str) if as_json else format_report(report))
+
+
 def _seeds(text: str) -> list[int]:
     try:
         seeds = [int(s) for s in text.split(",") if s.strip()]

@@ -15,7 +15,7 @@ from recommenders.bpr import BPRRecommender
 from recommenders.ease import EASERecommender
 from recommenders.item_knn import ItemKNNRecommender
 from recommenders.persona_popular import PersonaPopularRecommender
-from recommenders.popular import PopularRecommender
+from recommenders.popular import PopularCountRecommender, PopularRecommender
 
 #: Candidate generators by name (the ``name`` of each class).
 RECOMMENDERS: dict[str, type[Recommender]] = {
@@ -23,6 +23,8 @@ RECOMMENDERS: dict[str, type[Recommender]] = {
     for cls in (PopularRecommender, PersonaPopularRecommender, ALSRecommender, BPRRecommender,
                 ItemKNNRecommender, EASERecommender)
 }
+# --- reference models (realdata): today's plain all-time count, a row beside the time-aware ``popular``.
+RECOMMENDERS[PopularCountRecommender.name] = PopularCountRecommender
 
 
 class UnknownRecommenderError(KeyError):

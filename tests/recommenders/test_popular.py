@@ -23,7 +23,7 @@ class TestPopular(RecommenderContract):
 
 
 def test_everyone_gets_the_most_used_services(dataset: Dataset) -> None:
-    model = PopularRecommender().fit(dataset)
+    model = PopularRecommender(recency="all", seen="keep").fit(dataset)
     ids = dataset.resident_ids.external.to_numpy()[:20]
     out = model.recommend(ids, k=3)
     lists = out.groupby(C.RESIDENT)[C.SERVICE].apply(tuple)
@@ -53,7 +53,7 @@ def test_recency_decay_lets_recent_interest_win(dataset: Dataset) -> None:
     first = small.service_ids.external[0]
     second = small.service_ids.external[1]
     resident = [small.resident_ids.external[0]]
-    assert PopularRecommender().fit(small, cutoff).recommend(resident, k=1)[C.SERVICE].item() == first
+    assert PopularRecommender(recency="all").fit(small, cutoff).recommend(resident, k=1)[C.SERVICE].item() == first
     decayed = PopularRecommender(half_life_days=7).fit(small, cutoff)
     assert decayed.recommend(resident, k=1)[C.SERVICE].item() == second
 

@@ -49,12 +49,14 @@ always served; the `/docs` and `/redoc` pages unless `LINLI_API_DOCS=false`."""
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start loading the model (unless one serves already); close the store at shutdown."""
+    """Start loading the model (unless one serves already); at shutdown write the queued lists (for at most
+    ``retry_after_seconds``), then close the store."""
     holder: ModelHolder = app.state.holder
     if not holder.ready and app.state.load_on_start:
         holder.loading = True
         threading.Thread(target=_load_quietly, args=(holder,), name="linli-model-load", daemon=True).start()
     yield
+    app.state.served_log.drain(timeout=app.state.settings.retry_after_seconds)  # queued lists, while the store allows
     app.state.store.close()
 
 

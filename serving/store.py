@@ -272,7 +272,10 @@ class FeedbackStore:
 
     def state(self) -> Literal["ok", "unavailable", "locked"]:
         """``ok``; ``unavailable`` (the database does not answer, or its SQLite file is gone); or ``locked``:
-        it answers, but another writer has held the write lock longer than a short probe (nothing is written)."""
+        it answers, but another writer has held the write lock longer than a short probe (nothing is written).
+        A SQLite store not created yet is ``ok`` when its file can be created."""
+        if self._db.creatable():
+            return "ok"
         if not self.ping():
             return "unavailable"
         lists = self._tables.served_lists

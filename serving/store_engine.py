@@ -102,6 +102,19 @@ class StoreEngine:
         except OSError as exc:
             raise self.unavailable("creating the database file", exc) from exc
 
+    def creatable(self) -> bool:
+        """Whether :meth:`prepare_file` would create a new SQLite file now (none was ever opened, none is there,
+        no write-ahead log is left, and the folder is a folder or can be made)."""
+        if not self.sqlite or self.known:
+            return False
+        path = Path(self.path)
+        if path.exists() or Path(f"{self.path}-wal").exists():
+            return False
+        folder = path.parent
+        while not folder.exists():
+            folder = folder.parent
+        return folder.is_dir() and os.access(folder, os.W_OK)
+
     def probe_write(self, table: str) -> bool:
         """Whether a write could start now: the write lock is free within :data:`PROBE_MS` (nothing is written).
 
@@ -133,6 +146,10 @@ class StoreEngine:
             except sa.exc.OperationalError as exc:
                 if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
                     return False
+                raise
+            except sa.exc.ProgrammingError as exc:
+                if getattr(exc.orig, "sqlstate", None) in _UNDEFINED:
+                    return True  # no tables yet: the first write creates them
                 raise
             finally:
                 transaction.rollback()

@@ -102,6 +102,13 @@ def test_a_store_created_once_is_not_recreated_after_its_file_is_removed(tmp_pat
         assert not path.exists()
 
 
+def test_a_store_not_created_yet_is_ready_and_not_created_by_asking(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "feedback.db"
+    with FeedbackStore(f"sqlite:///{path}") as store:
+        assert store.state() == "ok"
+        assert not path.exists()
+
+
 @pytest.fixture
 def api_settings(registry: Registry, tmp_path: Path) -> Any:
     return make_settings(registry, tmp_path, served_log_wait_ms=2000)
@@ -160,6 +167,16 @@ def _sqlite_locked(path: Path) -> Iterator[None]:
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+def test_a_locked_sqlite_store_says_so_without_waiting_for_the_lock(tmp_path: Path) -> None:
+    path = tmp_path / "feedback.db"
+    with FeedbackStore(f"sqlite:///{path}") as store:
+        store.create_schema()
+        with _sqlite_locked(path):
+            assert store.ping()  # readers still get through
+            assert store.state() == "locked"
+        assert store.state() == "ok"
 
 
 def test_a_locked_sqlite_store_does_not_hold_up_the_list(api: TestClient, api_settings: Any) -> None:

@@ -261,6 +261,12 @@ def _weekday_morning_share(ctx: ResidentContext) -> np.ndarray:
     return ctx.active_share((ctx.hour >= 6) & (ctx.hour <= 9) & (ctx.weekday < 5))
 
 
+@register("weekday_work_hours_share", "resident",
+          "Share of active events on Mon–Fri at hours 09–17, when commuters are away at work.")
+def _weekday_work_hours_share(ctx: ResidentContext) -> np.ndarray:
+    return ctx.active_share((ctx.hour >= 9) & (ctx.hour <= 17) & (ctx.weekday < 5))
+
+
 @register("weekend_share", "resident", "Share of active events on Saturday or Sunday.")
 def _weekend_share(ctx: ResidentContext) -> np.ndarray:
     return ctx.active_share(ctx.weekday >= 5)

@@ -59,13 +59,15 @@ class CommuterRule(_Strict):
     ``peak_share_alone``. Retired residents and students are never commuters.
 
     Where commuting is not on record, peak evidence may also need a share of weekday-morning (06–09) events
-    of at least ``min_weekday_morning_share`` (residents who work locally share the evening peak), and
+    of at least ``min_weekday_morning_share`` and a share of weekday working-hours (09–17) events of at most
+    ``max_weekday_work_hours_share`` (residents who work locally share the evening peak, not the day), and
     ``inactive_employed`` tags employed residents with too few events to tell (when most employed residents
     commute).
     """
 
     min_weekday_peak_share: float = Field(0.4, ge=0, le=1)
     min_weekday_morning_share: float = Field(0.0, ge=0, le=1)
+    max_weekday_work_hours_share: float = Field(1.0, ge=0, le=1)
     inactive_employed: bool = False
     departure_hours: tuple[int, int] = (6, 9)
     recorded_commute_statuses: tuple[str, ...] = ("other", "unemployed")

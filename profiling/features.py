@@ -1,7 +1,8 @@
 """The resident features profiling reads: the default feature set plus behaviour only personas need.
 
-``weekday_morning_share`` tells commuters (out on weekday mornings) from residents who work locally, who
-share the evening peak with them; it is not a ranker feature, so profiling adds it to the default set.
+``weekday_work_hours_share`` (Mon–Fri 09–17, when commuters are away) and ``weekday_morning_share``
+(Mon–Fri 06–09, when they leave) tell commuters from residents who work locally, who share the evening
+peak with them. They are not ranker features, so profiling adds them to the default set.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from features.feature_registry import FeatureSet
 from features.pipeline import FeaturePipeline
 
 #: Resident features profiling adds to the default feature set.
-PROFILING_FEATURES: tuple[str, ...] = ("weekday_morning_share",)
+PROFILING_FEATURES: tuple[str, ...] = ("weekday_morning_share", "weekday_work_hours_share")
 
 
 @cache

@@ -217,7 +217,9 @@ def _commuter(f: _Fields, cfg: PersonaRulesConfig) -> list[tuple[np.ndarray, _Te
     off_peak = np.isfinite(hour) & ~departs
     morning = f["weekday_morning_share"]
     morning_ok = np.isnan(morning) | (morning >= rule.min_weekday_morning_share)  # NaN: not computed
-    peak = f.active & (peak_share >= rule.min_weekday_peak_share) & morning_ok & ~off_peak
+    work_hours = f["weekday_work_hours_share"]
+    away = np.isnan(work_hours) | (work_hours <= rule.max_weekday_work_hours_share)  # NaN: not computed
+    peak = f.active & (peak_share >= rule.min_weekday_peak_share) & morning_ok & away & ~off_peak
     alone = f.active & (peak_share >= rule.peak_share_alone) & np.isnan(hour)
     other = f.is_one("works_other_district")
     recorded = departs | other
@@ -232,6 +234,9 @@ def _commuter(f: _Fields, cfg: PersonaRulesConfig) -> list[tuple[np.ndarray, _Te
                 parts.append(f"{_pct(peak_share[i])} of events at weekday peaks")
             if peak[i] and rule.min_weekday_morning_share > 0:
                 parts.append(f"{_pct(morning[i])} on weekday mornings")
+            if peak[i] and rule.max_weekday_work_hours_share < 1:
+                parts.append(f"{_pct(work_hours[i])} in weekday working hours ≤ "
+                             f"{_pct(rule.max_weekday_work_hours_share)}")
             if departs[i]:
                 parts.append(f"leaves home at {hour[i]:.0f}:00")
             if other[i]:
@@ -240,7 +245,7 @@ def _commuter(f: _Fields, cfg: PersonaRulesConfig) -> list[tuple[np.ndarray, _Te
         return out
 
     maybe = f.employment_unknown | f.employment_in(rule.recorded_commute_statuses)
-    inactive = employed & ~f.active & ~off_peak & rule.inactive_employed
+    inactive = employed & ~f.active & ~off_peak & away & rule.inactive_employed
     return [(employed & (peak | recorded), evidence), (maybe & ~employed & (recorded | alone), evidence),
             (inactive, lambda idx: [f"employed, {n:.0f} events: too few to tell, most employed residents commute"
                                     for n in f["n_events"][idx]])]

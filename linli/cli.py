@@ -21,6 +21,7 @@ from linli.common import DataOption, JsonOption, app, fail, feedback_store_url
 from linli.settings import get_settings
 
 if TYPE_CHECKING:
+    from training.config import TrainConfig
     from training.feedback_data import FeedbackLog
 
 
@@ -30,43 +31,29 @@ def generate(
     residents: Annotated[int, typer.Option(min=1, help="Number of residents.")] = 3000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same community).")] = 42,
     weeks: Annotated[int, typer.Option(min=1, max=520, help="Weeks of interaction history.")] = 26,
+    persona_definitions: Annotated[str, typer.Option(
+        help="What the community counts as each persona: default, other_city (migrant = floating or < 12 months "
+             "here, commuting latent, job seekers look for work) or a TOML file; ground_truth.parquet follows it.")
+    ] = "default",
 ) -> None:
     """Generate a synthetic smart community as Parquet files (plus ground_truth.parquet, read by no model)."""
     from features.sources.synthetic import generate_community
+    from features.sources.synthetic.definitions import DefinitionsError, load_definitions
+
+    try:
+        definitions = load_definitions(persona_definitions)
+    except DefinitionsError as exc:
+        raise fail(str(exc)) from exc
 
     started = time.perf_counter()
     with tqdm(total=2, desc="generate", unit="step", disable=None) as bar:
-        community = generate_community(residents=residents, seed=seed, weeks=weeks)
+        community = generate_community(residents=residents, seed=seed, weeks=weeks, definitions=definitions)
         bar.update()
         community.write(out)
         bar.update()
     counts = {name: len(frame) for name, frame in community.frames.items()}
     typer.echo(f"wrote {out}: " + ", ".join(f"{n:,} {name}" for name, n in counts.items())
                + f" in {time.perf_counter() - started:.1f} s")
-
-
-@app.command()
-def profile(
-    data: DataOption,
-    as_json: JsonOption = False,
-    seed: Annotated[int, typer.Option(help="Seed of the segment clustering.")] = 42,
-) -> None:
-    """Build resident personas, learned segments and community types; report recovery when truth exists."""
-    from features.sources import load
-    from features.sources.synthetic import read_ground_truth
-    from profiling import profile_dataset, summary
-
-    try:
-        dataset = load(data)
-    except LinliDataError as exc:
-        raise fail(str(exc)) from exc
-    result = profile_dataset(dataset, seed=seed)
-    truth = read_ground_truth(data) if "://" not in data else None
-    report = summary(result, truth)
-    if as_json:
-        typer.echo(json.dumps(report, ensure_ascii=False))
-        return
-    typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
 
 
 @app.command()
@@ -132,21 +119,29 @@ def train(
         help="Feedback store URL to learn from (served lists and events); default: the API's store "
              "(LINLI_DATABASE_URL, else <data_dir>/feedback.db) when it exists. 'none' trains without feedback.")
     ] = None,
+    personas: Annotated[Path | None, typer.Option(
+        help="Profiling TOML with the persona thresholds (e.g. from `linli profile calibrate`), used for the "
+             "per-persona evaluation, persona_popular and the bundle's profile; default: the shipped one.")
+    ] = None,
 ) -> None:
     """Retrain: features → personas → candidates → ranker → evaluation → MLflow run → registered version → gate."""
     from features.sources import load
+    from profiling import ProfilingConfigError, load_config
     from training.config import TrainConfig, TrainConfigError
     from training.retrain import train as run_training
 
     settings = get_settings()
     try:
+        profiling = load_config(personas) if personas is not None else None
         cfg = TrainConfig.from_toml(config) if config else TrainConfig.from_toml()
         dataset = load(data)
         log = _feedback_log(feedback)
-    except (LinliDataError, TrainConfigError) as exc:
+    except (LinliDataError, TrainConfigError, ProfilingConfigError) as exc:
         raise fail(str(exc)) from exc
     if seed is not None:
         cfg = cfg.with_seed(seed)
+    if personas is not None:
+        cfg = _with_personas(cfg, personas)
     with tqdm(desc="linli train", unit="stage", disable=None) as bar:
         def progress(label: str) -> None:
             bar.set_postfix_str(label)
@@ -154,7 +149,7 @@ def train(
 
         result = run_training(dataset, tracking_uri=settings.tracking_uri(), model_name=settings.model_name,
                               config=cfg, artifact_location=settings.artifact_location(), progress=progress,
-                              feedback=log)
+                              feedback=log, profiling=profiling)
     report = result.to_json()
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, default=str))
@@ -165,6 +160,14 @@ def train(
     for reason in result.decision:
         typer.echo(f"  gate: {reason}")
     typer.echo(_metrics_table(result.metrics))
+
+
+def _with_personas(cfg: TrainConfig, personas: Path) -> TrainConfig:
+    """The config with ``persona_popular`` reading its persona thresholds from ``personas``."""
+    generators = {name: dict(params) for name, params in cfg.hybrid.generators.items()}
+    if "persona_popular" in generators:
+        generators["persona_popular"]["profiling_config"] = str(personas)
+    return cfg.model_copy(update={"hybrid": cfg.hybrid.model_copy(update={"generators": generators})})
 
 
 def _feedback_log(url: str | None) -> FeedbackLog | None:
@@ -243,7 +246,7 @@ def _serve(host: str, port: int) -> None:
 
 # The other command groups register themselves on ``app`` when imported (after the commands above, so
 # ``linli --help`` lists them in this order).
-from linli import bench_commands, experiment_commands, loop_commands  # noqa: E402, F401
+from linli import bench_commands, experiment_commands, loop_commands, profile_commands  # noqa: E402, F401
 
 
 def main() -> None:

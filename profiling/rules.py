@@ -124,6 +124,7 @@ class _Fields:
 
     def __init__(self, features: pd.DataFrame, min_events: int, uninformative: tuple[str, ...]) -> None:
         self._features = features
+        self._cache: dict[str, np.ndarray] = {}
         self.n = len(features)
         self.active = self["n_events"] >= min_events
         statuses = np.column_stack([self[f"employment_{s}"] == 1 for s in Vocab.EMPLOYMENT])
@@ -139,7 +140,10 @@ class _Fields:
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self._features:
             return np.full(self.n, np.nan)
-        return pd.to_numeric(self._features[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        if name not in self._cache:
+            self._cache[name] = pd.to_numeric(self._features[name], errors="coerce").to_numpy(
+                dtype=float, na_value=np.nan)
+        return self._cache[name]
 
     def is_one(self, name: str) -> np.ndarray:
         return self[name] == 1
@@ -312,6 +316,8 @@ def _job_seeker(f: _Fields, cfg: PersonaRulesConfig) -> list[tuple[np.ndarray, _
     ]
 
 
+_LAST_FIELDS: dict[str, tuple[tuple[int, int, tuple[str, ...]], pd.DataFrame, _Fields]] = {}
+
 _BUILDERS: dict[str, Callable[[_Fields, PersonaRulesConfig], list[tuple[np.ndarray, _Text]]]] = {
     "elderly": _elderly, "family_with_children": _family, "commuter": _commuter, "migrant": _migrant,
     "accessibility_needs": _accessibility, "student": _student, "job_seeker": _job_seeker,
@@ -321,12 +327,20 @@ _BUILDERS: dict[str, Callable[[_Fields, PersonaRulesConfig], list[tuple[np.ndarr
 def tag_persona(features: pd.DataFrame, config: PersonaRulesConfig, persona: str) -> np.ndarray:
     """Boolean tags of one persona for every row of ``features`` (what :meth:`PersonaRules.tag` gives it).
 
+    Repeated calls on the same frame with the same ``min_events`` and ``uninformative_employment`` reuse
+    the parsed columns (calibration tries many thresholds on one frame).
+
     Raises
     ------
     KeyError
         If ``persona`` is not one of ``Vocab.PERSONAS``.
     """
-    f = _Fields(features, config.min_events, config.uninformative_employment)
+    key = (id(features), config.min_events, config.uninformative_employment)
+    cached = _LAST_FIELDS.get("fields")
+    if cached is None or cached[0] != key or cached[1] is not features:
+        _LAST_FIELDS["fields"] = (key, features, _Fields(features, config.min_events,
+                                                          config.uninformative_employment))
+    f = _LAST_FIELDS["fields"][2]
     mask = np.zeros(len(features), dtype=bool)
     for branch, _text in _BUILDERS[persona](f, config):
         mask |= branch

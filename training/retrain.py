@@ -13,6 +13,7 @@ import mlflow
 import pandas as pd
 
 from features.dataset import Dataset
+from profiling.config import ProfilingConfig
 from profiling.profile import profile_dataset
 from recommenders.hybrid import HybridRecommender
 from recommenders.registry import make_recommender
@@ -67,7 +68,7 @@ def _champion_metrics(client: mlflow.MlflowClient, model_name: str) -> tuple[dic
 
 def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: TrainConfig | None = None,
           artifact_location: str | None = None, progress: Progress | None = None,
-          feedback: FeedbackLog | None = None) -> TrainResult:
+          feedback: FeedbackLog | None = None, profiling: ProfilingConfig | None = None) -> TrainResult:
     """Train, evaluate, log, register and gate one new model version.
 
     Parameters
@@ -87,6 +88,9 @@ def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: Train
     feedback : FeedbackLog, optional
         The feedback store's served lists and events: merged into the data as interactions
         (:mod:`training.feedback_data`), and used for the gate's online check (:mod:`training.online_gate`).
+    profiling : ProfilingConfig, optional
+        Persona thresholds (e.g. calibrated) for the per-persona evaluation and the bundle's profile;
+        ``None`` reads the shipped ``profiling/personas.toml``. The bundle's ``profile.config`` records it.
     """
     cfg = config or TrainConfig()
     say = progress or (lambda _label: None)
@@ -103,7 +107,7 @@ def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: Train
     if feedback is not None:
         dataset, merge = timed("feedback", lambda: merge_feedback(dataset, feedback))
     split = time_split(dataset, test_weeks=cfg.test_weeks, validation_weeks=0)
-    window = timed("personas", lambda: EvaluationWindow.build(dataset, split, cfg.k, cfg.seed))
+    window = timed("personas", lambda: EvaluationWindow.build(dataset, split, cfg.k, cfg.seed, profiling))
     metrics: dict[str, dict[str, Any]] = {}
     for name in cfg.single_models:
         params = cfg.hybrid.generators.get(name, {})
@@ -115,7 +119,8 @@ def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: Train
         hybrid = timed("refit", lambda: HybridRecommender(cfg.hybrid).fit(dataset))
     else:
         timed("refit", lambda: hybrid.refit(dataset))
-    profile = timed("profile", lambda: profile_dataset(dataset, cutoff=hybrid.cutoff_, seed=cfg.seed))
+    profile = timed("profile", lambda: profile_dataset(dataset, cutoff=hybrid.cutoff_, seed=cfg.seed,
+                                                          config=profiling))
     bundle = ModelBundle(model=hybrid, profile=profile, data_fingerprint=dataset.fingerprint(),
                          cutoff=hybrid.cutoff_, config=cfg.model_dump(mode="json"), metrics=metrics)
 
@@ -163,6 +168,7 @@ def _log_run(cfg: TrainConfig, bundle: ModelBundle, dataset: Dataset, split: Any
                      "linli.decision": " | ".join(decision.reasons)[:5000]})
     mlflow.log_dict(metrics, "metrics.json")
     mlflow.log_dict(decision.to_dict(), "decision.json")
+    mlflow.log_dict(bundle.profile.config.model_dump(mode="json"), "personas.json")
     importance = hybrid.ranker_.feature_importance()
     mlflow.log_text(pd.DataFrame({"feature": importance.index, "gain": importance.to_numpy()}).to_csv(index=False),
                     "ranker_feature_importance.csv")

@@ -117,3 +117,9 @@ def test_cli_calibrates_and_profile_uses_the_written_toml(community_dir: Path, t
                     str(tmp_path / "x.toml"))
     assert failed.returncode == 2
     assert "row 1, column 'personas'" in failed.stderr
+
+
+def test_generate_refuses_unknown_persona_definitions(tmp_path: Path) -> None:
+    done = _linli("generate", "--residents", "50", "--persona-definitions", "atlantis", "--out", str(tmp_path))
+    assert done.returncode == 2
+    assert "atlantis" in done.stderr and "other_city" in done.stderr

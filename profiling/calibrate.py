@@ -157,7 +157,7 @@ def _ceiling_out_of_fold(features: pd.DataFrame, labels: pd.DataFrame, folds: in
             model = lgb.LGBMClassifier(n_estimators=200, learning_rate=0.05, num_leaves=7, min_child_samples=5,
                                        random_state=seed, n_jobs=1, verbose=-1)
             model.fit(x[train], y[train])
-            pred[test] = model.predict_proba(x[test])[:, 1] >= 0.5
+            pred[test] = np.asarray(model.predict_proba(x[test]))[:, 1] >= 0.5
         out[persona] = pred
     return out
 

@@ -6,7 +6,8 @@ a resident without events gets counts and shares of 0 and NaN recency / mean rat
 
 Conventions: every column is float64; NaN means unknown. "Active" events are all events except
 impressions (impressions are driven by the system, not the resident); the time-of-day, weekday,
-channel shares use active events only. Hour windows are inclusive: peak 06–09 and 17–22 on Mon–Fri,
+channel shares use active events only. Hour windows are inclusive: peak 06–09 and 17–22 on Mon–Fri
+(morning 06–09 alone in ``weekday_morning_share``),
 daytime 09–17, evening 18–23.
 """
 
@@ -251,6 +252,19 @@ def _weekday_peak_share(ctx: ResidentContext) -> np.ndarray:
     hour = ctx.hour
     peak = ((hour >= 6) & (hour <= 9)) | ((hour >= 17) & (hour <= 22))
     return ctx.active_share(peak & (ctx.weekday < 5))
+
+
+@register("weekday_morning_share", "resident",
+          "Share of active events on Mon–Fri at hours 06–09, when commuters are on their way and residents who "
+          "work locally are not yet out (the evening peak is shared by both).")
+def _weekday_morning_share(ctx: ResidentContext) -> np.ndarray:
+    return ctx.active_share((ctx.hour >= 6) & (ctx.hour <= 9) & (ctx.weekday < 5))
+
+
+@register("weekday_work_hours_share", "resident",
+          "Share of active events on Mon–Fri at hours 09–17, when commuters are away at work.")
+def _weekday_work_hours_share(ctx: ResidentContext) -> np.ndarray:
+    return ctx.active_share((ctx.hour >= 9) & (ctx.hour <= 17) & (ctx.weekday < 5))
 
 
 @register("weekend_share", "resident", "Share of active events on Saturday or Sunday.")

@@ -6,9 +6,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,46 +16,22 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 import typer
 from tqdm import tqdm
 
-from features.errors import LinliDataError, StrayRowsWarning
-from linli.common import DataOption, JsonOption, app, fail, feedback_store_url
+from features.errors import LinliDataError
+from linli.common import (
+    DataOption,
+    JsonOption,
+    NowOption,
+    app,
+    fail,
+    feedback_store_url,
+    parse_now,
+    stray_rows_reported,
+)
 from linli.settings import get_settings
 
 if TYPE_CHECKING:
-    import pandas as pd
-
+    from training.config import TrainConfig
     from training.feedback_data import FeedbackLog
-
-NowOption = Annotated[str | None, typer.Option(
-    "--now", help="End of the history, local time (e.g. 2026-11-02T00:00); events at or after it are dropped and "
-                  "counted. Default: the clock plus 10 minutes.")]
-
-
-@contextmanager
-def _stray_rows_reported() -> Iterator[None]:
-    """Print each dropped-rows warning as one ``warning:`` line on stderr (the count is in the output too)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", StrayRowsWarning)
-        try:
-            yield
-        finally:
-            for item in caught:
-                if issubclass(item.category, StrayRowsWarning):
-                    typer.secho(f"warning: {item.message}", err=True, fg=typer.colors.YELLOW)
-                else:
-                    warnings.showwarning(item.message, item.category, item.filename, item.lineno)
-
-
-def _now(value: str | None) -> pd.Timestamp | None:
-    """``--now`` as a timestamp (``None`` when not given); a bad value ends the command with exit code 2."""
-    import pandas as pd
-
-    if value is None:
-        return None
-    try:
-        return pd.Timestamp(value)
-    except ValueError as exc:
-        raise fail(f"--now {value!r} is not a timestamp; use ISO 8601, e.g. 2026-11-02T00:00") from exc
-
 
 @app.command()
 def generate(
@@ -66,13 +39,23 @@ def generate(
     residents: Annotated[int, typer.Option(min=1, help="Number of residents.")] = 3000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same community).")] = 42,
     weeks: Annotated[int, typer.Option(min=1, max=520, help="Weeks of interaction history.")] = 26,
+    persona_definitions: Annotated[str, typer.Option(
+        help="What the community counts as each persona: default, other_city (migrant = floating or < 12 months "
+             "here, commuting latent, job seekers look for work) or a TOML file; ground_truth.parquet follows it.")
+    ] = "default",
 ) -> None:
     """Generate a synthetic smart community as Parquet files (plus ground_truth.parquet, read by no model)."""
     from features.sources.synthetic import generate_community
+    from features.sources.synthetic.definitions import DefinitionsError, load_definitions
+
+    try:
+        definitions = load_definitions(persona_definitions)
+    except DefinitionsError as exc:
+        raise fail(str(exc)) from exc
 
     started = time.perf_counter()
     with tqdm(total=2, desc="generate", unit="step", disable=None) as bar:
-        community = generate_community(residents=residents, seed=seed, weeks=weeks)
+        community = generate_community(residents=residents, seed=seed, weeks=weeks, definitions=definitions)
         bar.update()
         try:
             community.write(out)
@@ -83,34 +66,6 @@ def generate(
     counts = {name: len(frame) for name, frame in community.frames.items()}
     typer.echo(f"wrote {out}: " + ", ".join(f"{n:,} {name}" for name, n in counts.items())
                + f" in {time.perf_counter() - started:.1f} s")
-
-
-@app.command()
-def profile(
-    data: DataOption,
-    as_json: JsonOption = False,
-    seed: Annotated[int, typer.Option(help="Seed of the segment clustering.")] = 42,
-    now: NowOption = None,
-) -> None:
-    """Build resident personas, learned segments and community types; report recovery when truth exists."""
-    from features.sources import load
-    from features.sources.synthetic import read_ground_truth
-    from profiling import profile_dataset, summary
-
-    try:
-        with _stray_rows_reported():
-            dataset = load(data, now=_now(now))
-        if dataset.residents.empty:
-            raise LinliDataError(f"{data}: no residents; profiling needs at least one row in the residents table")
-    except LinliDataError as exc:
-        raise fail(str(exc)) from exc
-    result = profile_dataset(dataset, seed=seed)
-    truth = read_ground_truth(data) if "://" not in data else None
-    report = {**summary(result, truth), "dropped": dataset.dropped}
-    if as_json:
-        typer.echo(json.dumps(report, ensure_ascii=False))
-        return
-    typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
 
 
 @app.command()
@@ -177,26 +132,34 @@ def train(
              "(LINLI_DATABASE_URL, else <data_dir>/feedback.db) when it exists. 'none' trains without feedback.")
     ] = None,
     now: NowOption = None,
+    personas: Annotated[Path | None, typer.Option(
+        help="Profiling TOML with the persona thresholds (e.g. from `linli profile calibrate`), used for the "
+             "per-persona evaluation, persona_popular and the bundle's profile; default: the shipped one.")
+    ] = None,
 ) -> None:
     """Retrain: features → personas → candidates → ranker → evaluation → MLflow run → registered version → gate."""
     from features.sources import load
+    from profiling import ProfilingConfigError, load_config
     from recommenders.errors import NotEnoughHistoryError
     from training.config import TrainConfig, TrainConfigError
     from training.retrain import train as run_training
     from training.splits import SplitError
 
     settings = get_settings()
-    stated_now = _now(now)
+    stated_now = parse_now(now)
     try:
+        profiling = load_config(personas) if personas is not None else None
         cfg = TrainConfig.from_toml(config) if config else TrainConfig.from_toml()
-        with _stray_rows_reported():
+        with stray_rows_reported():
             dataset = load(data, now=stated_now)
         log = _feedback_log(feedback)
-    except (LinliDataError, TrainConfigError) as exc:
+    except (LinliDataError, TrainConfigError, ProfilingConfigError) as exc:
         raise fail(str(exc)) from exc
     if seed is not None:
         cfg = cfg.with_seed(seed)
-    with tqdm(desc="linli train", unit="stage", disable=None) as bar, _stray_rows_reported():
+    if personas is not None:
+        cfg = _with_personas(cfg, personas)
+    with tqdm(desc="linli train", unit="stage", disable=None) as bar, stray_rows_reported():
         def progress(label: str) -> None:
             bar.set_postfix_str(label)
             bar.update()
@@ -204,7 +167,7 @@ def train(
         try:
             result = run_training(dataset, tracking_uri=settings.tracking_uri(), model_name=settings.model_name,
                                   config=cfg, artifact_location=settings.artifact_location(), progress=progress,
-                                  feedback=log, now=stated_now)
+                                  feedback=log, now=stated_now, profiling=profiling)
         except (SplitError, NotEnoughHistoryError, LinliDataError) as exc:
             raise fail(str(exc)) from exc
     report = result.to_json()
@@ -219,6 +182,14 @@ def train(
     for reason in result.decision:
         typer.echo(f"  gate: {reason}")
     typer.echo(_metrics_table(result.metrics))
+
+
+def _with_personas(cfg: TrainConfig, personas: Path) -> TrainConfig:
+    """The config with ``persona_popular`` reading its persona thresholds from ``personas``."""
+    generators = {name: dict(params) for name, params in cfg.hybrid.generators.items()}
+    if "persona_popular" in generators:
+        generators["persona_popular"]["profiling_config"] = str(personas)
+    return cfg.model_copy(update={"hybrid": cfg.hybrid.model_copy(update={"generators": generators})})
 
 
 def _feedback_log(url: str | None) -> FeedbackLog | None:
@@ -297,7 +268,7 @@ def _serve(host: str, port: int) -> None:
 
 # The other command groups register themselves on ``app`` when imported (after the commands above, so
 # ``linli --help`` lists them in this order).
-from linli import bench_commands, experiment_commands, loop_commands  # noqa: E402, F401
+from linli import bench_commands, experiment_commands, loop_commands, profile_commands  # noqa: E402, F401
 
 
 def main() -> None:

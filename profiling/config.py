@@ -57,9 +57,18 @@ class CommuterRule(_Strict):
     employment is unknown or one of ``recorded_commute_statuses`` need a recorded commute (peak departure or
     other-district work), or, with no departure hour, a weekday-peak share of at least
     ``peak_share_alone``. Retired residents and students are never commuters.
+
+    Where commuting is not on record, peak evidence may also need a share of weekday-morning (06–09) events
+    of at least ``min_weekday_morning_share`` and a share of weekday working-hours (09–17) events of at most
+    ``max_weekday_work_hours_share`` (residents who work locally share the evening peak, not the day), and
+    ``inactive_employed`` tags employed residents with too few events to tell (when most employed residents
+    commute).
     """
 
     min_weekday_peak_share: float = Field(0.4, ge=0, le=1)
+    min_weekday_morning_share: float = Field(0.0, ge=0, le=1)
+    max_weekday_work_hours_share: float = Field(1.0, ge=0, le=1)
+    inactive_employed: bool = False
     departure_hours: tuple[int, int] = (6, 9)
     recorded_commute_statuses: tuple[str, ...] = ("other", "unemployed")
     peak_share_alone: float = Field(0.85, ge=0, le=1)
@@ -99,9 +108,16 @@ class StudentRule(_Strict):
 
 
 class JobSeekerRule(_Strict):
-    """Job seeker: unemployed and younger than ``max_age``; employment unknown: an employment share."""
+    """Job seeker: unemployed and younger than ``max_age``; employment unknown: an employment share.
+
+    Where not every unemployed resident looks for work, an unemployed resident also needs at least
+    ``min_share_employment_when_unemployed`` of their events in employment services; with
+    ``inactive_unemployed``, those with too few events to tell and none in employment services keep the tag.
+    """
 
     max_age: int = Field(60, ge=0, le=120)
+    min_share_employment_when_unemployed: float = Field(0.0, ge=0, le=1)
+    inactive_unemployed: bool = True
     min_share_employment: float = Field(0.45, ge=0, le=1)
 
 

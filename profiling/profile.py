@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from features.columns import Columns, Vocab
+from features.columns import Vocab
 from features.dataset import Dataset
-from features.pipeline import FeaturePipeline
 from profiling.community_types import COMMUNITY_TYPES, type_communities
 from profiling.config import ProfilingConfig, load_config
+from profiling.features import profiling_features
 from profiling.recovery import recovery_scores
 from profiling.reports import SegmentReport, build_reports
 from profiling.rules import PersonaRules, PersonaTags
@@ -84,7 +84,7 @@ def profile_dataset(
     ResidentProfile
     """
     cutoff = default_cutoff(dataset) if cutoff is None else pd.Timestamp(cutoff)
-    features = FeaturePipeline().fit(dataset, cutoff).resident_features(dataset.residents[Columns.RESIDENT])
+    features = profiling_features(dataset, cutoff)
     return profile_features(dataset, features, cutoff=cutoff, config=config, seed=seed)
 
 

@@ -111,15 +111,10 @@ class PersonaRules:
         """
         cfg = self.config or PersonaRulesConfig()
         f = _Fields(features, cfg.min_events, cfg.uninformative_employment)
-        builders = {
-            "elderly": _elderly, "family_with_children": _family, "commuter": _commuter,
-            "migrant": _migrant, "accessibility_needs": _accessibility, "student": _student,
-            "job_seeker": _job_seeker,
-        }
         tags: dict[str, np.ndarray] = {}
         reasons: dict[str, np.ndarray] = {}
         for persona in Vocab.PERSONAS:
-            tags[persona], reasons[persona] = _apply(builders[persona](f, cfg), len(features))
+            tags[persona], reasons[persona] = _apply(_BUILDERS[persona](f, cfg), len(features))
         return PersonaTags(pd.DataFrame(tags, index=features.index),
                            pd.DataFrame(reasons, index=features.index, dtype=object))
 
@@ -129,6 +124,7 @@ class _Fields:
 
     def __init__(self, features: pd.DataFrame, min_events: int, uninformative: tuple[str, ...]) -> None:
         self._features = features
+        self._cache: dict[str, np.ndarray] = {}
         self.n = len(features)
         self.active = self["n_events"] >= min_events
         statuses = np.column_stack([self[f"employment_{s}"] == 1 for s in Vocab.EMPLOYMENT])
@@ -144,7 +140,10 @@ class _Fields:
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self._features:
             return np.full(self.n, np.nan)
-        return pd.to_numeric(self._features[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        if name not in self._cache:
+            self._cache[name] = pd.to_numeric(self._features[name], errors="coerce").to_numpy(
+                dtype=float, na_value=np.nan)
+        return self._cache[name]
 
     def is_one(self, name: str) -> np.ndarray:
         return self[name] == 1
@@ -220,7 +219,11 @@ def _commuter(f: _Fields, cfg: PersonaRulesConfig) -> list[tuple[np.ndarray, _Te
     low, high = rule.departure_hours
     departs = (hour >= low) & (hour <= high)
     off_peak = np.isfinite(hour) & ~departs
-    peak = f.active & (peak_share >= rule.min_weekday_peak_share) & ~off_peak
+    morning = f["weekday_morning_share"]
+    morning_ok = np.isnan(morning) | (morning >= rule.min_weekday_morning_share)  # NaN: not computed
+    work_hours = f["weekday_work_hours_share"]
+    away = np.isnan(work_hours) | (work_hours <= rule.max_weekday_work_hours_share)  # NaN: not computed
+    peak = f.active & (peak_share >= rule.min_weekday_peak_share) & morning_ok & away & ~off_peak
     alone = f.active & (peak_share >= rule.peak_share_alone) & np.isnan(hour)
     other = f.is_one("works_other_district")
     recorded = departs | other
@@ -233,6 +236,11 @@ def _commuter(f: _Fields, cfg: PersonaRulesConfig) -> list[tuple[np.ndarray, _Te
             parts = ["employed" if employed[i] else words[i]]
             if peak[i] or alone[i]:
                 parts.append(f"{_pct(peak_share[i])} of events at weekday peaks")
+            if peak[i] and rule.min_weekday_morning_share > 0:
+                parts.append(f"{_pct(morning[i])} on weekday mornings")
+            if peak[i] and rule.max_weekday_work_hours_share < 1:
+                parts.append(f"{_pct(work_hours[i])} in weekday working hours ≤ "
+                             f"{_pct(rule.max_weekday_work_hours_share)}")
             if departs[i]:
                 parts.append(f"leaves home at {hour[i]:.0f}:00")
             if other[i]:
@@ -241,7 +249,10 @@ def _commuter(f: _Fields, cfg: PersonaRulesConfig) -> list[tuple[np.ndarray, _Te
         return out
 
     maybe = f.employment_unknown | f.employment_in(rule.recorded_commute_statuses)
-    return [(employed & (peak | recorded), evidence), (maybe & ~employed & (recorded | alone), evidence)]
+    inactive = employed & ~f.active & ~off_peak & away & rule.inactive_employed
+    return [(employed & (peak | recorded), evidence), (maybe & ~employed & (recorded | alone), evidence),
+            (inactive, lambda idx: [f"employed, {n:.0f} events: too few to tell, most employed residents commute"
+                                    for n in f["n_events"][idx]])]
 
 
 def _migrant(f: _Fields, cfg: PersonaRulesConfig) -> list[tuple[np.ndarray, _Text]]:
@@ -287,8 +298,50 @@ def _job_seeker(f: _Fields, cfg: PersonaRulesConfig) -> list[tuple[np.ndarray, _
     rule = cfg.job_seeker
     age = f["age"]
     working_age = ~(age >= rule.max_age)
+    share = f["share_employment"]
+    threshold = rule.min_share_employment_when_unemployed
+    undecided = ~f.active & rule.inactive_unemployed & (share <= 0)
+    searching = (share >= threshold) | (threshold <= 0) | undecided
+
+    def unemployed(idx: np.ndarray) -> list[str]:
+        if threshold <= 0:
+            return ["unemployed"] * idx.size
+        return [f"unemployed, {_pct(share[i])} of events in employment services ≥ {_pct(threshold)}"
+                if share[i] >= threshold else "unemployed, too few events to tell" for i in idx]
+
     return [
-        (f.is_one("employment_unemployed") & working_age, lambda idx: ["unemployed"] * idx.size),
+        (f.is_one("employment_unemployed") & working_age & searching, unemployed),
         (f.employment_unknown & working_age & f.share_at_least("employment", rule.min_share_employment),
          _share_text(_employment_words(f), f["share_employment"], "employment")),
     ]
+
+
+_LAST_FIELDS: dict[str, tuple[tuple[int, int, tuple[str, ...]], pd.DataFrame, _Fields]] = {}
+
+_BUILDERS: dict[str, Callable[[_Fields, PersonaRulesConfig], list[tuple[np.ndarray, _Text]]]] = {
+    "elderly": _elderly, "family_with_children": _family, "commuter": _commuter, "migrant": _migrant,
+    "accessibility_needs": _accessibility, "student": _student, "job_seeker": _job_seeker,
+}
+
+
+def tag_persona(features: pd.DataFrame, config: PersonaRulesConfig, persona: str) -> np.ndarray:
+    """Boolean tags of one persona for every row of ``features`` (what :meth:`PersonaRules.tag` gives it).
+
+    Repeated calls on the same frame with the same ``min_events`` and ``uninformative_employment`` reuse
+    the parsed columns (calibration tries many thresholds on one frame).
+
+    Raises
+    ------
+    KeyError
+        If ``persona`` is not one of ``Vocab.PERSONAS``.
+    """
+    key = (id(features), config.min_events, config.uninformative_employment)
+    cached = _LAST_FIELDS.get("fields")
+    if cached is None or cached[0] != key or cached[1] is not features:
+        _LAST_FIELDS["fields"] = (key, features, _Fields(features, config.min_events,
+                                                          config.uninformative_employment))
+    f = _LAST_FIELDS["fields"][2]
+    mask = np.zeros(len(features), dtype=bool)
+    for branch, _text in _BUILDERS[persona](f, config):
+        mask |= branch
+    return mask

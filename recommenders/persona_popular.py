@@ -27,6 +27,7 @@ from features.columns import Vocab
 from features.dataset import Dataset
 from features.pipeline import FeaturePipeline
 from profiling.config import PersonaRulesConfig, load_config
+from profiling.features import profiling_feature_set
 from profiling.rules import PersonaRules
 from recommenders.base import Recommender, RecommenderConfig, top_k_frame
 from recommenders.popular import decayed_history
@@ -74,7 +75,7 @@ class PersonaPopularRecommender(Recommender):
         cfg = self.config
         self.personas_: tuple[str, ...] = tuple(Vocab.PERSONAS)
         self.rules_ = PersonaRules(_persona_rules(cfg.profiling_config))
-        self.pipeline_ = FeaturePipeline().fit(dataset, self.cutoff_)
+        self.pipeline_ = FeaturePipeline(profiling_feature_set()).fit(dataset, self.cutoff_)
         features = self.pipeline_.resident_features(self.resident_ids_.external)
         self.persona_tags_: np.ndarray = self.rules_.tag(features).tags[list(self.personas_)].to_numpy(dtype=bool)
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from features.columns import Columns as C
 from features.dataset import Dataset
+from profiling.config import ProfilingConfig
 from profiling.profile import profile_dataset
 from recommenders.base import Recommender
 from training.metrics import evaluate
@@ -32,10 +33,12 @@ class EvaluationWindow:
     categories: pd.Series | None = None
 
     @classmethod
-    def build(cls, dataset: Dataset, split: TimeSplit, k: int, seed: int) -> EvaluationWindow:
-        """Truth of the test window; personas tagged from features at the test start (no peeking)."""
+    def build(cls, dataset: Dataset, split: TimeSplit, k: int, seed: int,
+              profiling: ProfilingConfig | None = None) -> EvaluationWindow:
+        """Truth of the test window; personas tagged from features at the test start (no peeking), with the
+        thresholds of ``profiling`` (default: the shipped ``personas.toml``)."""
         truth = split.truth(dataset, "test")
-        profile = profile_dataset(dataset, cutoff=split.test_start, seed=seed)
+        profile = profile_dataset(dataset, cutoff=split.test_start, seed=seed, config=profiling)
         before = dataset.until(split.test_start).interactions
         return cls(split=split, truth=truth, residents=pd.unique(truth[C.RESIDENT].to_numpy(dtype=object)),
                    personas=profile.personas.tags, cold_start=split.cold_start(dataset, "test"),

@@ -14,6 +14,7 @@ import pandas as pd
 
 from features.dataset import Dataset
 from features.time_bounds import OUT_OF_TIME, bound_history
+from profiling.config import ProfilingConfig
 from profiling.profile import profile_dataset
 from recommenders.hybrid import HybridRecommender
 from recommenders.registry import make_recommender
@@ -69,7 +70,8 @@ def _champion_metrics(client: mlflow.MlflowClient, model_name: str) -> tuple[dic
 
 def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: TrainConfig | None = None,
           artifact_location: str | None = None, progress: Progress | None = None,
-          feedback: FeedbackLog | None = None, now: pd.Timestamp | str | None = None) -> TrainResult:
+          feedback: FeedbackLog | None = None, now: pd.Timestamp | str | None = None,
+          profiling: ProfilingConfig | None = None) -> TrainResult:
     """Train, evaluate, log, register and gate one new model version.
 
     Parameters
@@ -93,6 +95,9 @@ def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: Train
         End of the history (exclusive, local time); default the clock plus a small skew. Interactions and
         feedback rows at or after it, or before 1990, are dropped, counted in :attr:`TrainResult.dropped`,
         warned about and logged on the run: a stray row never moves the windows.
+    profiling : ProfilingConfig, optional
+        Persona thresholds (e.g. calibrated) for the per-persona evaluation and the bundle's profile;
+        ``None`` reads the shipped ``profiling/personas.toml``. The bundle's ``profile.config`` records it.
 
     Raises
     ------
@@ -118,7 +123,7 @@ def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: Train
         dropped["feedback_out_of_time"] = merge.out_of_time_rows
     require_residents(dataset, cfg.test_weeks, cfg.hybrid.label_weeks)
     split = time_split(dataset, test_weeks=cfg.test_weeks, validation_weeks=0)
-    window = timed("personas", lambda: EvaluationWindow.build(dataset, split, cfg.k, cfg.seed))
+    window = timed("personas", lambda: EvaluationWindow.build(dataset, split, cfg.k, cfg.seed, profiling))
     metrics: dict[str, dict[str, Any]] = {}
     for name in cfg.single_models:
         params = cfg.hybrid.generators.get(name, {})
@@ -130,7 +135,8 @@ def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: Train
         hybrid = timed("refit", lambda: HybridRecommender(cfg.hybrid).fit(dataset))
     else:
         timed("refit", lambda: hybrid.refit(dataset))
-    profile = timed("profile", lambda: profile_dataset(dataset, cutoff=hybrid.cutoff_, seed=cfg.seed))
+    profile = timed("profile", lambda: profile_dataset(dataset, cutoff=hybrid.cutoff_, seed=cfg.seed,
+                                                          config=profiling))
     bundle = ModelBundle(model=hybrid, profile=profile, data_fingerprint=dataset.fingerprint(),
                          cutoff=hybrid.cutoff_, config=cfg.model_dump(mode="json"), metrics=metrics)
 
@@ -179,6 +185,7 @@ def _log_run(cfg: TrainConfig, bundle: ModelBundle, dataset: Dataset, split: Any
                      "linli.decision": " | ".join(decision.reasons)[:5000]})
     mlflow.log_dict(metrics, "metrics.json")
     mlflow.log_dict(decision.to_dict(), "decision.json")
+    mlflow.log_dict(bundle.profile.config.model_dump(mode="json"), "personas.json")
     importance = hybrid.ranker_.feature_importance()
     mlflow.log_text(pd.DataFrame({"feature": importance.index, "gain": importance.to_numpy()}).to_csv(index=False),
                     "ranker_feature_importance.csv")

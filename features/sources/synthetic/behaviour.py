@@ -65,6 +65,10 @@ def _engagement_times(rng: np.random.Generator, pop: Population, resident: np.nd
     peak = rng.choice([6, 7, 7, 8, 8, 18, 19, 19, 20, 21], n)
     hour = np.where(commuter & ~weekend, peak, hour)
     hour = np.where(commuter & weekend, rng.integers(9, 21, n), hour)
+    evening = pop.definitions.commuter.local_worker_evening
+    if evening > 0 and pop.local_worker is not None:  # local workers come after work, as commuters do
+        after_work = pop.local_worker[resident] & ~weekend & ~elderly & (rng.random(n) < evening)
+        hour = np.where(after_work, rng.integers(17, 22, n), hour)
     seconds = offset_days * 86_400 + hour * 3600 + rng.integers(0, 3600, n)
     return start.value + seconds.astype(np.int64) * 1_000_000_000
 
@@ -119,6 +123,8 @@ def make_interactions(rng: np.random.Generator, pop: Population, services: pd.Da
     shown_resident = np.repeat(resident, shown)
     shown_service = rng.choice(scores.shape[1], size=len(shown_resident), p=popularity / popularity.sum())
     shown_time = np.repeat(when, shown) + rng.integers(0, 60, len(shown_resident)) * 10**9
+    if pop.definitions.job_seeker.registers:  # first in parts: ratings are located from the end below
+        parts.insert(0, _job_search_registrations(rng, pop, services, scores, start, weeks))
     parts.append((shown_resident, shown_service, shown_time, np.full(len(shown_resident), _EVENT["impression"]),
                   np.ones(len(shown_resident), bool)))
 
@@ -138,6 +144,21 @@ def make_interactions(rng: np.random.Generator, pop: Population, services: pd.Da
         C.COMMENT: comments,
     })[keep]
     return frame.sort_values(C.TIMESTAMP, kind="stable").reset_index(drop=True)
+
+
+def _job_search_registrations(rng: np.random.Generator, pop: Population, services: pd.DataFrame,
+                              scores: np.ndarray, start: pd.Timestamp, weeks: int) -> tuple[np.ndarray, ...]:
+    """Each job seeker registers once, in person, at the employment service they like best (求职登记)."""
+    seeker = np.flatnonzero(pop.types[:, TYPES.index("job_seeker")])
+    employment = np.flatnonzero(services[C.CATEGORY].to_numpy() == "employment")
+    own = scores[np.ix_(seeker, employment)]
+    offered = np.isfinite(own).any(axis=1)
+    seeker, own = seeker[offered], own[offered]
+    service = employment[np.argmax(np.where(np.isfinite(own), own, -np.inf), axis=1)]
+    days = rng.integers(0, weeks * 7, len(seeker))
+    hour = rng.integers(9, 17, len(seeker))
+    when = start.value + (days * 86_400 + hour * 3600).astype(np.int64) * 10**9
+    return seeker, service, when, np.full(len(seeker), _EVENT["use"]), np.zeros(len(seeker), bool)
 
 
 def _comments(rng: np.random.Generator, ratings: np.ndarray) -> pd.Categorical:

@@ -15,6 +15,7 @@ from features.columns import Columns as C
 from features.dataset import Dataset
 from features.sources.synthetic.behaviour import make_interactions
 from features.sources.synthetic.catalogue import CATALOGUE
+from features.sources.synthetic.definitions import PersonaDefinitions, load_definitions
 from features.sources.synthetic.geography import make_geography
 from features.sources.synthetic.population import TYPES, make_population
 from features.sources.synthetic.preferences import service_latents, true_scores
@@ -90,7 +91,8 @@ def _services(rng: np.random.Generator, communities: pd.DataFrame) -> pd.DataFra
 
 
 def generate_community(residents: int = 3000, seed: int = 0, *, weeks: int = 26, end: str = DEFAULT_END,
-                       events_per_resident: float = 20.0) -> SyntheticCommunity:
+                       events_per_resident: float = 20.0,
+                       definitions: str | Path | PersonaDefinitions | None = None) -> SyntheticCommunity:
     """Generate a synthetic smart community.
 
     Parameters
@@ -105,6 +107,10 @@ def generate_community(residents: int = 3000, seed: int = 0, *, weeks: int = 26,
         End of the history, a date.
     events_per_resident : float
         Average number of interaction events per resident over the whole history (about).
+    definitions : str, Path or PersonaDefinitions, optional
+        What the community's city counts as each persona: ``"default"`` (the default), ``"other_city"``
+        or a TOML file (see :mod:`features.sources.synthetic.definitions`). The ground truth's
+        ``latent_types`` are the persona labels under these definitions.
 
     Returns
     -------
@@ -115,13 +121,13 @@ def generate_community(residents: int = 3000, seed: int = 0, *, weeks: int = 26,
     rng = np.random.default_rng(seed)
     communities = make_geography(residents, rng)
     services = _services(rng, communities)
-    pop = make_population(rng, communities, residents)
+    pop = make_population(rng, communities, residents, load_definitions(definitions))
     quality, vectors = service_latents(rng, services)
     scores = true_scores(rng, pop, services, quality, vectors)
     interactions = make_interactions(rng, pop, services, scores, pd.Timestamp(end), weeks, events_per_resident)
     persona_types = [t for t in TYPES if t != "other"]
     labels = np.array(persona_types, dtype=object)
-    latent = [LIST_SEPARATOR.join(labels[row]) for row in pop.types[:, : len(persona_types)]]
+    latent = [LIST_SEPARATOR.join(labels[row]) for row in pop.persona_labels()[:, : len(persona_types)]]
     truth = pd.DataFrame({
         C.RESIDENT: pop.residents[C.RESIDENT].to_numpy(),
         "latent_types": latent,

@@ -9,12 +9,13 @@ from behaviour; nothing here is read by a model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from features.columns import Columns as C
+from features.sources.synthetic.definitions import PersonaDefinitions
 
 #: Latent types, in the order used by every matrix in this package.
 TYPES = ("elderly", "family_with_children", "commuter", "migrant", "student", "accessibility_needs",
@@ -50,6 +51,13 @@ class Population:
     primary: np.ndarray  # (n,) int index into TYPES
     age: np.ndarray  # true age in REFERENCE_YEAR
     district_index: np.ndarray  # (n,) int, district of the home community
+    labels: np.ndarray | None = None  # (n, len(TYPES)) bool, persona labels under the city's definitions
+    local_worker: np.ndarray | None = None  # (n,) bool, employed and working locally (not a commuter)
+    definitions: PersonaDefinitions = field(default_factory=PersonaDefinitions)
+
+    def persona_labels(self) -> np.ndarray:
+        """Ground-truth persona labels: the latent types, re-labelled by the community's definitions."""
+        return self.types if self.labels is None else self.labels
 
 
 def _pick(rng: np.random.Generator, n: int, values: tuple, p: tuple[float, ...]) -> np.ndarray:
@@ -98,8 +106,15 @@ def _households(rng: np.random.Generator, types: np.ndarray) -> tuple[np.ndarray
     return children.astype(float), (children + adults).astype(float)
 
 
-def make_population(rng: np.random.Generator, communities: pd.DataFrame, n: int) -> Population:
-    """Draw ``n`` residents into ``communities`` (sizes vary), with latent types and noisy attributes."""
+def make_population(rng: np.random.Generator, communities: pd.DataFrame, n: int,
+                    definitions: PersonaDefinitions | None = None) -> Population:
+    """Draw ``n`` residents into ``communities`` (sizes vary), with latent types and noisy attributes.
+
+    ``definitions`` (default: :class:`PersonaDefinitions`) say what the city counts as each persona; the
+    default definitions draw exactly the community of earlier versions.
+    """
+    definitions = definitions or PersonaDefinitions()
+    custom = not definitions.is_default()
     sizes = rng.lognormal(0.0, 0.35, len(communities))
     community = np.sort(rng.choice(len(communities), size=n, p=sizes / sizes.sum()))
     kinds = communities[C.COMMUNITY_KIND].to_numpy()[community]
@@ -117,10 +132,15 @@ def make_population(rng: np.random.Generator, communities: pd.DataFrame, n: int)
 
     age = _ages(rng, types, primary)
     employment, local_worker = _employment(rng, types, age)
+    if custom:
+        employment, local_worker = _idle_unemployed(rng, definitions, types, age, employment)
     children, household = _households(rng, types)
     migrant = types[:, T["migrant"]]
     residency = np.where(migrant, _pick(rng, n, ("floating", "registered"), (0.96, 0.04)), "registered")
     months = np.where(migrant, 1 + np.minimum(rng.exponential(14, n), 35), rng.integers(36, 12 * 40, n))
+    if custom and definitions.migrant.recent_movers > 0:
+        movers = ~migrant & (rng.random(n) < definitions.migrant.recent_movers)
+        months = np.where(movers, rng.integers(1, definitions.migrant.recent_mover_months + 1, n), months)
     months = np.minimum(months, np.maximum(age, 1) * 12).astype(int)
     accessibility = np.where(types[:, T["accessibility_needs"]],
                              _pick(rng, n, ("mobility", "visual", "hearing", "cognitive"), (0.5, 0.2, 0.2, 0.1)),
@@ -145,6 +165,11 @@ def make_population(rng: np.random.Generator, communities: pd.DataFrame, n: int)
     shift = local_worker & (rng.random(n) < 0.4)
     departure[shift] = rng.choice([10, 11, 12, 13, 14, 16], n)[shift]
 
+    if not definitions.commuter.recorded:  # commuting is latent: nothing about it is on record
+        work[:] = None
+        departure[:] = np.nan
+    labels = _labels(definitions, types, residency, months) if custom else None
+
     birth_year = (REFERENCE_YEAR - age).astype(float)
     birth_year[rng.random(n) < 0.04] = np.nan  # unknown ages
     residency = residency.astype(object)
@@ -167,4 +192,27 @@ def make_population(rng: np.random.Generator, communities: pd.DataFrame, n: int)
         C.WORK_DISTRICT: work,
         C.DEPARTURE_HOUR: pd.array(departure, dtype="Int64"),
     })
-    return Population(residents, types, primary, age, district_index[community])
+    return Population(residents, types, primary, age, district_index[community], labels, local_worker,
+                      definitions)
+
+
+def _idle_unemployed(rng: np.random.Generator, definitions: PersonaDefinitions, types: np.ndarray,
+                     age: np.ndarray, employment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Some working-age residents who are not job seekers report being unemployed (not looking for work)."""
+    busy = types[:, [T["commuter"], T["student"], T["elderly"], T["job_seeker"]]].any(axis=1)
+    idle = ~busy & (age < 60) & np.isin(employment, ["employed", "other"])
+    idle &= rng.random(len(age)) < definitions.job_seeker.idle_unemployed
+    employment = np.where(idle, "unemployed", employment).astype(object)
+    employment[pd.isna(employment)] = None
+    return employment, (employment == "employed") & ~types[:, T["commuter"]]
+
+
+def _labels(definitions: PersonaDefinitions, types: np.ndarray, residency: np.ndarray,
+            months: np.ndarray) -> np.ndarray:
+    """Persona labels under the city's definitions (from the true, unmasked attributes)."""
+    labels = types.copy()
+    rule = definitions.migrant
+    if rule.label == "floating_or_recent":
+        labels[:, T["migrant"]] = (residency == "floating") | (months < rule.max_months)
+    labels[:, T["other"]] = ~labels[:, : T["other"]].any(axis=1)
+    return labels

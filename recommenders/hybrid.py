@@ -27,6 +27,7 @@ from recommenders.explanations import Explainer
 from recommenders.ranker import RankerConfig
 from recommenders.ranker_bag import RankerBag
 from recommenders.registry import make_recommender
+from recommenders.repeat import learn_repeat
 from recommenders.rules import RULE_CROSS_FEATURES, RULE_RESIDENT_FEATURES, RulesConfig, ServiceRules
 
 #: Graded relevance of an event for ranker labels (rate uses the rating).
@@ -96,10 +97,12 @@ class HybridRecommender(Recommender):
 
     def _fit_stage(self, dataset: Dataset, cutoff: pd.Timestamp) -> None:
         self.services_ = dataset.services.set_index(C.SERVICE).loc[dataset.service_ids.external].reset_index()
-        self.rules_ = ServiceRules(self.config.rules, self.services_)
+        repeat = self.config.repeat.model_dump()
         self.generators_: dict[str, Recommender] = {
-            name: make_recommender(name, params).fit(dataset, cutoff)
+            name: make_recommender(name, {"repeat": repeat, **params}).fit(dataset, cutoff)
             for name, params in self.config.generators.items()}
+        profile = self.repeat_ if cutoff == self.cutoff_ else learn_repeat(dataset.until(cutoff), self.config.repeat)
+        self.rules_ = ServiceRules(self.config.rules, self.services_, profile.no_repeat)
         self.pipeline_ = FeaturePipeline(self.feature_set_).fit(dataset, cutoff)
 
     def _training_rows(self, dataset: Dataset, label_start: pd.Timestamp) -> tuple[pd.DataFrame, np.ndarray,

@@ -15,6 +15,7 @@ from recommenders.bpr import BPRRecommender
 from recommenders.ease import EASERecommender
 from recommenders.item_knn import ItemKNNRecommender
 from recommenders.persona_popular import PersonaPopularRecommender
+from recommenders.personal_frequency import PersonalFrequencyRecommender
 from recommenders.popular import PopularRecommender
 
 #: Candidate generators by name (the ``name`` of each class).
@@ -23,6 +24,9 @@ RECOMMENDERS: dict[str, type[Recommender]] = {
     for cls in (PopularRecommender, PersonaPopularRecommender, ALSRecommender, BPRRecommender,
                 ItemKNNRecommender, EASERecommender)
 }
+
+# ----- repeat consumption (issue 23, helper "model"): personal frequency filled by popularity -------------
+RECOMMENDERS[PersonalFrequencyRecommender.name] = PersonalFrequencyRecommender
 
 
 class UnknownRecommenderError(KeyError):
@@ -55,7 +59,8 @@ def make_recommender(name: str, params: Mapping[str, Any] | None = None) -> Reco
     Parameters
     ----------
     name : str
-        One of :data:`RECOMMENDERS` (``popular``, ``persona_popular``, ``als``, ``bpr``, ``item_knn``, ``ease``).
+        One of :data:`RECOMMENDERS` (``popular``, ``persona_popular``, ``als``, ``bpr``, ``item_knn``, ``ease``,
+        ``personal_frequency``).
     params : mapping, optional
         Fields of the model's config (nested ``{"weights": {"view": 0.2}}`` or dotted ``{"weights.view": 0.2}``).
 

@@ -27,12 +27,13 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.columns import Columns as C
+from features.columns import Vocab
 from features.dataset import Dataset
+from features.repeat_features import occasion_keys, pair_occasions
 
 RepeatPolicy = Literal["auto", "flag_only", "never_repeat"]
 #: Events that consume a service (a view or a click does not).
 CONSUME_EVENTS = ("book", "use", "rate")
-_NS_PER_DAY = 86_400 * 10**9
 
 
 class RepeatConfig(BaseModel):
@@ -90,18 +91,15 @@ def occasions(dataset: Dataset, events: pd.DataFrame | None = None) -> pd.DataFr
     -------
     pandas.DataFrame
         ``resident`` and ``service`` (internal ids) and ``occasions``: the most distinct days of one
-        consuming event kind.
+        consuming event kind (:func:`features.repeat_features.pair_occasions`, the ranker's definition too).
     """
     events = dataset.interactions if events is None else events
-    kind = events[C.EVENT].astype(str)
-    consuming = kind.isin(CONSUME_EVENTS).to_numpy(dtype=bool)
-    chosen = events.loc[consuming]
-    day = chosen[C.TIMESTAMP].to_numpy(dtype="datetime64[ns]").view(np.int64) // _NS_PER_DAY
-    frame = pd.DataFrame({"resident": dataset.resident_ids.to_internal(chosen[C.RESIDENT]),
-                          "service": dataset.service_ids.to_internal(chosen[C.SERVICE]),
-                          "kind": kind.to_numpy()[consuming], "day": day}).drop_duplicates()
-    per_kind = frame.groupby(["resident", "service", "kind"], sort=False).size()
-    return per_kind.groupby(level=["resident", "service"]).max().rename("occasions").reset_index()
+    m = len(dataset.service_ids)
+    pair = dataset.resident_ids.to_internal(events[C.RESIDENT]) * m + dataset.service_ids.to_internal(events[C.SERVICE])
+    event = pd.Categorical(events[C.EVENT].astype(str), categories=list(Vocab.EVENTS)).codes.astype(np.int64)
+    stamps = events[C.TIMESTAMP].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    pairs, counts = pair_occasions(occasion_keys(pair, event, stamps))
+    return pd.DataFrame({"resident": pairs // m, "service": pairs % m, "occasions": counts})
 
 
 def repeat_rates(dataset: Dataset, min_consumers: int = 20) -> np.ndarray:

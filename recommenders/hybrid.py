@@ -38,7 +38,8 @@ class HybridConfig(RecommenderConfig):
     """Configuration of the hybrid (all parts; a model is rebuilt from it)."""
 
     generators: dict[str, dict[str, Any]] = Field(default_factory=lambda: {
-        "popular": {}, "persona_popular": {}, "als": {}, "bpr": {}, "item_knn": {}, "ease": {}})
+        "popular": {}, "persona_popular": {}, "als": {}, "bpr": {}, "item_knn": {}, "ease": {},
+        "personal_frequency": {}})
     candidates_per_generator: int = Field(10, ge=1)
     label_weeks: int = Field(3, ge=1)
     max_label_residents: int = Field(15_000, ge=100)

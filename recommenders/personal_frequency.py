@@ -26,13 +26,13 @@ class PersonalFrequencyConfig(RecommenderConfig):
     ----------
     half_life_days : float or None
         Recency decay of the resident's own events: an event ``d`` days before the cut-off counts
-        ``0.5 ** (d / half_life_days)``; ``None`` counts every event fully. 60 days was the best of
-        30 / 60 / 120 / none on the synthetic validation communities (``docs/models.md``).
+        ``0.5 ** (d / half_life_days)``; ``None`` counts every event fully. 120 days was the best of
+        14 / 30 / 60 / 120 / none on the synthetic validation communities (``docs/models.md``).
     popular_half_life_days : float or None
         The same for the popularity that fills the list after the resident's own services.
     """
 
-    half_life_days: float | None = Field(60.0, gt=0)
+    half_life_days: float | None = Field(120.0, gt=0)
     popular_half_life_days: float | None = Field(None, gt=0)
 
 
@@ -46,7 +46,7 @@ class PersonalFrequencyRecommender(Recommender):
 
     Examples
     --------
-    >>> model = PersonalFrequencyRecommender(half_life_days=60).fit(dataset, cutoff="2026-10-04")  # doctest: +SKIP
+    >>> model = PersonalFrequencyRecommender(half_life_days=120).fit(dataset, cutoff="2026-10-04")  # doctest: +SKIP
     >>> model.recommend(["R0000001"], k=5)  # doctest: +SKIP
     """
 

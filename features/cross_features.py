@@ -17,6 +17,7 @@ import pandas as pd
 from features.columns import LIST_SEPARATOR, Vocab
 from features.columns import Columns as C
 from features.feature_registry import EventArrays, register, sorted_distinct
+from features.repeat_features import occasion_keys
 
 _NS_PER_DAY = 86_400_000_000_000
 _IMPRESSION = Vocab.EVENTS.index("impression")
@@ -75,6 +76,9 @@ class CrossTables:
     requires_children: np.ndarray
     residency: np.ndarray
     accessible: np.ndarray
+    #: Consumption occasions, see :func:`features.repeat_features.occasion_keys` (pair key ``resident *
+    #: n_services + service``).
+    occasion_keys: np.ndarray
 
     @classmethod
     def fit(cls, events: EventArrays, services: pd.DataFrame, resident_community: np.ndarray,
@@ -109,6 +113,8 @@ class CrossTables:
             requires_children=np.nan_to_num(_floats(services[C.REQUIRES_CHILDREN]), nan=0.0) > 0,
             residency=_codes(services[C.RESIDENCY_REQUIRED].astype(object).fillna("any"), Vocab.RESIDENCY_REQUIRED),
             accessible=_floats(services[C.ACCESSIBLE]),
+            occasion_keys=occasion_keys(events.resident * n_services + events.service, events.event,
+                                        events.timestamp),
         )
 
 

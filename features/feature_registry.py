@@ -33,7 +33,8 @@ DEFAULT_EVENT_STRENGTH: dict[str, float] = {
     "impression": 0.1, "view": 0.5, "click": 1.0, "book": 2.0, "use": 3.0, "rate": 3.0,
 }
 DEFAULT_FEATURE_SET = Path(__file__).parent / "feature_sets" / "default.toml"
-_BUILTIN_MODULES = ("features.resident_features", "features.service_features", "features.cross_features")
+_BUILTIN_MODULES = ("features.resident_features", "features.service_features", "features.cross_features",
+                    "features.repeat_features")
 _PLACEHOLDER = re.compile(r"<[^>]+>")
 
 ComputeFn = Callable[[Any], np.ndarray]

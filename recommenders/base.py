@@ -21,6 +21,7 @@ from features.dataset import Dataset, IdMap
 from recommenders.errors import NotFittedError
 from recommenders.interactions import EventWeights, interaction_matrix
 from recommenders.persistence import read_object, write_object
+from recommenders.repeat import RepeatConfig, RepeatProfile, learn_repeat
 
 SCORE, RANK = "score", "rank"
 
@@ -31,6 +32,8 @@ class RecommenderConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     weights: EventWeights = EventWeights()
+    #: Which consumed services may be listed again (see :mod:`recommenders.repeat`).
+    repeat: RepeatConfig = RepeatConfig()
 
 
 class Recommender(ABC):
@@ -72,6 +75,7 @@ class Recommender(ABC):
         self.resident_ids_: IdMap = dataset.resident_ids
         self.service_ids_: IdMap = dataset.service_ids
         self.history_: sp.csr_matrix = interaction_matrix(history, weights=self.config.weights)
+        self.repeat_: RepeatProfile = learn_repeat(history, self.config.repeat)
         return history
 
     @abstractmethod
@@ -88,15 +92,26 @@ class Recommender(ABC):
             raise NotFittedError(type(self).__name__)
 
     def score_matrix(self, residents: np.ndarray) -> np.ndarray:
-        """Scores (len(residents) × n_services) for internal resident ids, in service id-map order."""
+        """Scores (len(residents) × n_services) for internal resident ids, in service id-map order.
+
+        A service the resident consumed and residents do not repeat scores −inf (see :mod:`recommenders.repeat`).
+        """
         self._check_fitted()
-        return self._score(np.asarray(residents, dtype=np.int64))
+        return self._repeat_aware(np.asarray(residents, dtype=np.int64))
+
+    def _repeat_aware(self, residents: np.ndarray) -> np.ndarray:
+        """``_score`` with consumed, not-repeated services at −inf."""
+        scores = np.asarray(self._score(residents), dtype=np.float64)
+        blocked = self.repeat_.blocked(residents)
+        if blocked.any():
+            scores = np.where(blocked, -np.inf, scores)
+        return scores
 
     def score(self, resident_ids: pd.Series | np.ndarray | list[str]) -> pd.DataFrame:
         """Scores of every service for each resident, as a frame indexed by resident id, columns service ids."""
         self._check_fitted()
         internal = self.resident_ids_.to_internal(resident_ids)
-        return pd.DataFrame(self._score(internal), index=pd.Index(np.asarray(resident_ids), name=C.RESIDENT),
+        return pd.DataFrame(self._repeat_aware(internal), index=pd.Index(np.asarray(resident_ids), name=C.RESIDENT),
                             columns=self.service_ids_.external)
 
     def recommend(self, resident_ids: pd.Series | np.ndarray | list[str], k: int = 10, *,
@@ -110,7 +125,8 @@ class Recommender(ABC):
         k : int
             List length (at most the number of services with a finite score).
         exclude_seen : bool
-            Drop services the resident interacted with positively before the cutoff.
+            Drop services the resident interacted with positively before the cutoff. Consumed services that
+            residents do not repeat are dropped either way (``config.repeat``).
 
         Returns
         -------
@@ -122,7 +138,7 @@ class Recommender(ABC):
             raise ValueError(f"k must be ≥ 1, got {k}")
         ids = np.asarray(resident_ids, dtype=object)
         internal = self.resident_ids_.to_internal(ids)
-        scores = self._score(internal).astype(np.float64, copy=True)
+        scores = self._repeat_aware(internal).astype(np.float64, copy=True)
         if exclude_seen:
             seen = self.history_[internal]
             scores[seen.nonzero()] = -np.inf

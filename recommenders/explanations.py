@@ -29,6 +29,7 @@ GENERATOR_LABELS: dict[str, tuple[str, str]] = {
     "bpr": ("residents with similar habits", "习惯相似的居民"),
     "item_knn": ("services you already use", "您常用的相关服务"),
     "ease": ("services you already use", "您常用的相关服务"),
+    "personal_frequency": ("services you already use", "您常用的相关服务"),
 }
 
 
@@ -39,7 +40,7 @@ def feature_label(name: str) -> tuple[str, str]:
     for suffix in ("_score", "_rank", "_gap"):
         if name.endswith(suffix) and name.removesuffix(suffix) in GENERATOR_LABELS:
             return GENERATOR_LABELS[name.removesuffix(suffix)]
-    if name.startswith("x.pair_"):
+    if name.startswith(("x.pair_", "x.repeat_")):
         return ("your past use", "您的使用记录")
     if name.startswith("svc.service_popularity") or name in ("svc.service_reach", "svc.service_n_events"):
         return ("overall popularity", "整体热度")

@@ -3,7 +3,8 @@
 ``fit(dataset, cutoff)`` trains in two stages on the history before ``cutoff``:
 1. the generators are fitted on the history before ``cutoff − label_weeks``; the ranker learns to
    order their candidates from the residents' positive events in the last ``label_weeks`` (with early
-   stopping on held-out residents);
+   stopping on held-out residents); with ``label_windows`` > 1 the same is repeated for earlier windows of
+   ``label_weeks`` and the ranker trains on all of them;
 2. the generators and the feature pipeline are refitted on the whole history, so serving uses
    everything known at ``cutoff``.
 """
@@ -27,6 +28,7 @@ from recommenders.explanations import Explainer
 from recommenders.ranker import RankerConfig
 from recommenders.ranker_bag import RankerBag
 from recommenders.registry import make_recommender
+from recommenders.repeat import learn_repeat
 from recommenders.rules import RULE_CROSS_FEATURES, RULE_RESIDENT_FEATURES, RulesConfig, ServiceRules
 
 #: Graded relevance of an event for ranker labels (rate uses the rating).
@@ -37,9 +39,15 @@ class HybridConfig(RecommenderConfig):
     """Configuration of the hybrid (all parts; a model is rebuilt from it)."""
 
     generators: dict[str, dict[str, Any]] = Field(default_factory=lambda: {
-        "popular": {}, "persona_popular": {}, "als": {}, "bpr": {}, "item_knn": {}, "ease": {}})
+        "popular": {}, "persona_popular": {}, "als": {}, "bpr": {}, "item_knn": {}, "ease": {},
+        "personal_frequency": {}})
     candidates_per_generator: int = Field(10, ge=1)
     label_weeks: int = Field(3, ge=1)
+    #: Consecutive label windows of ``label_weeks`` the ranker trains on, newest first: window ``i`` labels the
+    #: weeks ``[cutoff − (i+1)·label_weeks, cutoff − i·label_weeks)`` with generators and features fitted
+    #: before them. 1 is today's single window; more give the ranker more (older) examples at the cost of a
+    #: generator fit per window. Windows without history are skipped.
+    label_windows: int = Field(1, ge=1, le=6)
     max_label_residents: int = Field(15_000, ge=100)
     feature_set: str | None = None
     #: Services shown to a resident in the label window (``impression`` events, e.g. served lists from the
@@ -73,11 +81,28 @@ class HybridRecommender(Recommender):
     # ----- training -------------------------------------------------------------------------------------
     def _fit(self, dataset: Dataset) -> None:
         cfg = self.config
-        label_start = self.cutoff_ - pd.Timedelta(weeks=cfg.label_weeks)
         base = FeatureSet.from_toml(cfg.feature_set) if cfg.feature_set else FeatureSet.default()
         self.feature_set_ = _with_rule_features(base)
-        self._fit_stage(dataset, label_start)
-        features, relevance, groups = self._training_rows(dataset, label_start)
+        parts: list[tuple[pd.DataFrame, np.ndarray, np.ndarray]] = []
+        first_event = dataset.interactions[C.TIMESTAMP].min()
+        for window in range(cfg.label_windows):
+            end = self.cutoff_ - pd.Timedelta(weeks=cfg.label_weeks * window)
+            start = end - pd.Timedelta(weeks=cfg.label_weeks)
+            if window and not start > first_event:
+                break  # no history before this window to fit its generators on
+            self._fit_stage(dataset, start)
+            try:
+                features, relevance, rows = self._training_rows(dataset, start, end)
+            except NotEnoughHistoryError:
+                if window == 0:
+                    raise
+                break
+            offset = parts[-1][2].max() + 1 if parts else 0  # each window's residents are groups of their own
+            parts.append((features, relevance, rows + offset))
+        features = pd.concat([p[0] for p in parts], ignore_index=True)
+        relevance, groups = np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
+        self.label_windows_ = len(parts)
+        self.label_rows_ = len(features)
         self.ranker_ = RankerBag(cfg.ranker, cfg.ranker_bags, cfg.seed).fit(features, relevance, groups)
         self._fit_stage(dataset, self.cutoff_)
         self.explainer_ = Explainer(self.ranker_)
@@ -96,20 +121,22 @@ class HybridRecommender(Recommender):
 
     def _fit_stage(self, dataset: Dataset, cutoff: pd.Timestamp) -> None:
         self.services_ = dataset.services.set_index(C.SERVICE).loc[dataset.service_ids.external].reset_index()
-        self.rules_ = ServiceRules(self.config.rules, self.services_)
+        repeat = self.config.repeat.model_dump()
         self.generators_: dict[str, Recommender] = {
-            name: make_recommender(name, params).fit(dataset, cutoff)
+            name: make_recommender(name, {"repeat": repeat, **params}).fit(dataset, cutoff)
             for name, params in self.config.generators.items()}
+        profile = self.repeat_ if cutoff == self.cutoff_ else learn_repeat(dataset.until(cutoff), self.config.repeat)
+        self.rules_ = ServiceRules(self.config.rules, self.services_, profile.no_repeat)
         self.pipeline_ = FeaturePipeline(self.feature_set_).fit(dataset, cutoff)
 
-    def _training_rows(self, dataset: Dataset, label_start: pd.Timestamp) -> tuple[pd.DataFrame, np.ndarray,
-                                                                                   np.ndarray]:
+    def _training_rows(self, dataset: Dataset, label_start: pd.Timestamp, label_end: pd.Timestamp
+                       ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         window = dataset.interactions[(dataset.interactions[C.TIMESTAMP] >= label_start)
-                                      & (dataset.interactions[C.TIMESTAMP] < self.cutoff_)]
+                                      & (dataset.interactions[C.TIMESTAMP] < label_end)]
         labels = _labels(window)
         if labels.empty:
             raise NotEnoughHistoryError(
-                f"no positive events between {label_start} and {self.cutoff_} to train the ranker on; "
+                f"no positive events between {label_start} and {label_end} to train the ranker on; "
                 "use a longer history or a smaller label_weeks")
         residents = pd.unique(labels[C.RESIDENT])
         rng = np.random.default_rng(self.config.seed)

@@ -15,16 +15,15 @@ from recommenders.bpr import BPRRecommender
 from recommenders.ease import EASERecommender
 from recommenders.item_knn import ItemKNNRecommender
 from recommenders.persona_popular import PersonaPopularRecommender
+from recommenders.personal_frequency import PersonalFrequencyRecommender
 from recommenders.popular import PopularCountRecommender, PopularRecommender
 
 #: Candidate generators by name (the ``name`` of each class).
 RECOMMENDERS: dict[str, type[Recommender]] = {
     cls.name: cls
-    for cls in (PopularRecommender, PersonaPopularRecommender, ALSRecommender, BPRRecommender,
-                ItemKNNRecommender, EASERecommender)
+    for cls in (PopularRecommender, PopularCountRecommender, PersonalFrequencyRecommender, PersonaPopularRecommender,
+                ALSRecommender, BPRRecommender, ItemKNNRecommender, EASERecommender)
 }
-# --- reference models (realdata): today's plain all-time count, a row beside the time-aware ``popular``.
-RECOMMENDERS[PopularCountRecommender.name] = PopularCountRecommender
 
 
 class UnknownRecommenderError(KeyError):
@@ -57,7 +56,8 @@ def make_recommender(name: str, params: Mapping[str, Any] | None = None) -> Reco
     Parameters
     ----------
     name : str
-        One of :data:`RECOMMENDERS` (``popular``, ``persona_popular``, ``als``, ``bpr``, ``item_knn``, ``ease``).
+        One of :data:`RECOMMENDERS` (``popular``, ``persona_popular``, ``als``, ``bpr``, ``item_knn``, ``ease``,
+        ``personal_frequency``).
     params : mapping, optional
         Fields of the model's config (nested ``{"weights": {"view": 0.2}}`` or dotted ``{"weights.view": 0.2}``).
 

@@ -41,7 +41,9 @@ class RulesConfig(BaseModel):
         At least this many offline-capable (offline or both) services in the list of a resident who
         prefers offline (when that many are eligible).
     filter_used_one_off : bool
-        Drop one-off services (permits, sign-ups) the resident already booked or used.
+        Drop one-off services (permits, sign-ups) the resident already booked, used or rated. Which services
+        are one-off is the data's ``one_off`` flag, or, when the caller passes them, the services residents do
+        not repeat (:mod:`recommenders.repeat`).
     min_categories : int
         At least this many categories among a list's first ``category_window`` services (when the resident
         may be shown that many): a service of a category already listed is passed over only when the
@@ -88,13 +90,21 @@ class ServiceRules:
     config : RulesConfig
     services : pandas.DataFrame
         The services table in internal id order (category, channel, one_off).
+    no_repeat : numpy.ndarray, optional
+        Bool per service (same order): not listed again once consumed, as learned by
+        :func:`recommenders.repeat.learn_repeat`; default the ``one_off`` flag.
     """
 
-    def __init__(self, config: RulesConfig, services: pd.DataFrame) -> None:
+    def __init__(self, config: RulesConfig, services: pd.DataFrame, no_repeat: np.ndarray | None = None) -> None:
         self.config = config
         self.category_ = pd.Categorical(services[C.CATEGORY]).codes.astype(np.int64)
         self.offline_capable_ = services[C.CHANNEL].isin(["offline", "both"]).to_numpy(dtype=bool)
-        self.one_off_ = services[C.ONE_OFF].fillna(False).to_numpy(dtype=bool)
+        if no_repeat is None:
+            flags = services[C.ONE_OFF] if C.ONE_OFF in services.columns else pd.Series(False, index=services.index)
+            no_repeat = flags.fillna(False).to_numpy(dtype=bool)
+        if len(no_repeat) != len(services):
+            raise ValueError(f"no_repeat has {len(no_repeat)} entries for {len(services)} services")
+        self.one_off_ = np.asarray(no_repeat, dtype=bool)
 
     def allowed(self, cross: pd.DataFrame, shape: tuple[int, int]) -> np.ndarray:
         """Boolean (residents × services): which services may be shown at all.

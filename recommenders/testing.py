@@ -110,6 +110,33 @@ def _shift_later_events(dataset: Dataset, cutoff: pd.Timestamp) -> Dataset:
     return dataclasses.replace(dataset, interactions=events)
 
 
+def without_one_off_flags(dataset: Dataset) -> Dataset:
+    """The same dataset with the services' ``one_off`` flag unset, so repeat behaviour must be learned."""
+    services = dataset.services.copy()
+    services[C.ONE_OFF] = pd.Series(pd.NA, index=services.index, dtype="boolean")
+    return dataclasses.replace(dataset, services=services)
+
+
+def never_repeated(history: Dataset, min_consumers: int = 20) -> pd.DataFrame:
+    """(resident_id, service_id) pairs consumed in ``history`` of services nobody came back to.
+
+    A service counts when at least ``min_consumers`` residents booked, used or rated it and none of them did
+    the same kind of thing with it on two different days.
+    """
+    events = history.interactions
+    kind = events[C.EVENT].astype(str)
+    consumed = events.loc[kind.isin(RELEVANT_EVENTS).to_numpy(dtype=bool)]
+    frame = pd.DataFrame({C.RESIDENT: consumed[C.RESIDENT].astype(str).to_numpy(),
+                          C.SERVICE: consumed[C.SERVICE].astype(str).to_numpy(),
+                          "kind": consumed[C.EVENT].astype(str).to_numpy(),
+                          "day": consumed[C.TIMESTAMP].dt.floor("D").to_numpy()})
+    days = frame.groupby([C.RESIDENT, C.SERVICE, "kind"])["day"].nunique()
+    came_back = (days >= 2).groupby(level=[C.RESIDENT, C.SERVICE]).any().reset_index(name="back")
+    per_service = came_back.groupby(C.SERVICE)["back"].agg(["size", "sum"])
+    never = per_service.index[(per_service["size"] >= min_consumers) & (per_service["sum"] == 0)]
+    return came_back.loc[came_back[C.SERVICE].isin(never), [C.RESIDENT, C.SERVICE]].reset_index(drop=True)
+
+
 def block_dataset(template: Dataset, groups: int = 3, per_group: int = 150, services_per_group: int = 5,
                   seed: int = 0) -> tuple[Dataset, pd.Series]:
     """A dataset whose right answer is known: residents in ``groups`` blocks, each block using its own services.
@@ -234,6 +261,16 @@ class RecommenderContract:
         cols = fitted.service_ids_.to_internal(out[C.SERVICE])
         assert fitted.history_[fitted.resident_ids_.to_internal(some_residents)].nnz > 0, "sample needs history"
         assert (np.asarray(fitted.history_[rows, cols]).ravel() == 0).all()
+
+    def test_no_place_for_consumed_services_nobody_repeats(self, dataset: Dataset, cutoff: pd.Timestamp) -> None:
+        unflagged = without_one_off_flags(dataset)
+        consumed = never_repeated(unflagged.until(cutoff))
+        assert not consumed.empty, "the fixture needs services nobody repeats"
+        model = self.make_model().fit(unflagged, cutoff)
+        residents = pd.unique(consumed[C.RESIDENT])[:300]
+        lists = model.recommend(residents, k=len(dataset.service_ids))  # every place, not only the first K
+        clash = lists.merge(consumed, on=[C.RESIDENT, C.SERVICE])
+        assert clash.empty, f"{len(clash)} list places went to consumed services nobody repeats:\n{clash.head()}"
 
     # ----- parameters and persistence -------------------------------------------------------------------
     def test_get_params_is_flat_and_json_ready(self, fitted: Recommender) -> None:

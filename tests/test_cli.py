@@ -98,7 +98,8 @@ def test_train_json_names_version_promotion_and_every_model(community_dir: Path,
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["model_version"] == "1" and report["promoted"] is True
-    assert set(report["metrics"]) == {"hybrid", "als", "bpr", "ease", "popular", "persona_popular", "item_knn"}
+    assert set(report["metrics"]) == {"hybrid", "als", "bpr", "ease", "popular", "persona_popular", "item_knn",
+                                      "personal_frequency"}
     assert all("ndcg@10" in m for m in report["metrics"].values())
     assert "elderly" in report["per_persona_ndcg@10"]
 

@@ -11,7 +11,7 @@ from recommenders.hybrid import HybridConfig
 from training.promotion import GateConfig
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "default.toml"
-SINGLE_MODELS = ("popular", "persona_popular", "als", "bpr", "item_knn", "ease")
+SINGLE_MODELS = ("popular", "persona_popular", "als", "bpr", "item_knn", "ease", "personal_frequency")
 
 
 class TrainConfigError(ValueError):

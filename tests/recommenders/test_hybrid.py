@@ -94,7 +94,8 @@ def test_too_little_recent_history_is_a_clear_error(dataset: Dataset) -> None:
     ("als_gap", "residents with similar habits"), ("persona_popular_rank", "residents like you"),
     ("ease_score", "services you already use"), ("x.pair_days_since_last", "your past use"),
     ("svc.service_scope_share", "what the service offers"), ("x.scope_match", "how well the service fits you"),
-    ("weekday_peak_share", "your profile"), ("x.category_affinity", "your interest in this category")])
+    ("weekday_peak_share", "your profile"), ("x.category_affinity", "your interest in this category"),
+    ("personal_frequency_rank", "services you already use"), ("x.repeat_dueness", "your past use")])
 def test_every_ranker_feature_has_a_readable_label(name: str, english: str) -> None:
     from recommenders.explanations import feature_label
 
@@ -129,8 +130,8 @@ def test_services_shown_and_passed_over_are_ranker_negatives(dataset: Dataset, h
     assert {(ids[r], services[c]) for r, c in zip(rows, cols, strict=True)} == expected and expected
     blind = copy.copy(hybrid)
     blind.config = FAST.model_copy(update={"shown_negatives": False})
-    with_shown, relevance, _ = hybrid._training_rows(dataset, label_start)
-    without, relevance_blind, _ = blind._training_rows(dataset, label_start)
+    with_shown, relevance, _ = hybrid._training_rows(dataset, label_start, hybrid.cutoff_)
+    without, relevance_blind, _ = blind._training_rows(dataset, label_start, hybrid.cutoff_)
     assert len(with_shown) > len(without)  # shown services the generators did not propose join the rows
     assert (relevance == 0).sum() > (relevance_blind == 0).sum()  # … mostly as negatives
 
@@ -151,3 +152,17 @@ def test_candidates_are_drawn_from_services_the_rules_allow(dataset: Dataset, hy
     per_resident = np.bincount(rows, minlength=len(ids))
     wanted = np.minimum(allowed.sum(axis=1), FAST.candidates_per_generator)
     assert (per_resident >= wanted).all(), "used permits do not take the slots of services the resident may get"
+
+
+def test_label_windows_train_the_ranker_on_earlier_weeks_too(dataset: Dataset) -> None:
+    cheap = FAST.model_copy(update={"generators": {"popular": {}, "personal_frequency": {}}, "ranker_bags": 1})
+    cutoff = holdout_cutoff(dataset)
+    one = HybridRecommender(cheap).fit(dataset, cutoff)
+    two = HybridRecommender(cheap.model_copy(update={"label_windows": 2})).fit(dataset, cutoff)
+    assert (one.label_windows_, two.label_windows_) == (1, 2)
+    assert two.label_rows_ > 1.5 * one.label_rows_, f"two windows: {two.label_rows_} rows, one: {one.label_rows_}"
+    span = (cutoff - dataset.interactions[C.TIMESTAMP].min()).days // 7
+    many = HybridRecommender(cheap.model_copy(update={"label_windows": 6, "label_weeks": max(span // 3, 1)}))
+    assert many.fit(dataset, cutoff).label_windows_ < 6, "windows without earlier history are skipped"
+    relevant = relevant_pairs(dataset, cutoff)
+    assert model_ndcg(two, relevant) > 0.9 * model_ndcg(one, relevant)

@@ -37,7 +37,8 @@ def twice(dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> tuple[T
 def test_train_reports_every_model_and_persona(twice: tuple[TrainResult, TrainResult, dict]) -> None:
     report = twice[0].to_json()
     assert {"run_id", "model_version", "promoted", "metrics", "per_persona_ndcg@10"} <= set(report)
-    assert set(report["metrics"]) == {"hybrid", "als", "bpr", "ease", "popular", "persona_popular", "item_knn"}
+    assert set(report["metrics"]) == {"hybrid", "als", "bpr", "ease", "popular", "persona_popular", "item_knn",
+                                      "personal_frequency"}
     for values in report["metrics"].values():
         assert 0.0 <= values["ndcg@10"] <= 1.0
     assert {"elderly", "commuter", "migrant"} <= set(report["per_persona_ndcg@10"])

@@ -8,8 +8,11 @@ On disk a bundle is a folder readable by its owner only (mode 700, files 600):
 
 ``meta.json``
     Format, data fingerprint, cutoff, training config and offline metrics (plain JSON).
+``profile.*.parquet``
+    The resident profile's tables: resident features, persona tags and reasons, segments, community types and
+    segment reports (:mod:`training.bundle_frames`).
 ``bundle.pkl``
-    The fitted model and the resident profile: scikit-learn, LightGBM and pandas objects with no common
+    The fitted model and the rest of the profile: scikit-learn, LightGBM and pandas objects with no common
     pickle-free format, so a signed pickle read through an allowlist (:mod:`recommenders.persistence`).
 ``manifest.json``
     The SHA-256 of every other file and an HMAC over them with the artifact key
@@ -31,6 +34,7 @@ from recommenders.errors import ModelFileError
 from recommenders.hybrid import HybridRecommender
 from recommenders.persistence import read_object, write_object
 from recommenders.signing import private_dir, verify_manifest, write_manifest, write_private
+from training.bundle_frames import join_frames, split_frames
 
 FORMAT = 2
 _META, _OBJECTS = "meta.json", "bundle.pkl"
@@ -84,10 +88,11 @@ class ModelBundle:
             The folder, holding ``meta.json``, ``bundle.pkl`` and ``manifest.json``.
         """
         folder = private_dir(Path(path))
+        profile, tables = split_frames(self.profile, folder, "profile")
         meta = {"format": FORMAT, "data_fingerprint": self.data_fingerprint, "cutoff": self.cutoff.isoformat(),
-                "config": self.config, "metrics": self.metrics}
+                "config": self.config, "metrics": self.metrics, "tables": tables}
         write_private(folder / _META, json.dumps(meta, indent=1, default=_json_value).encode())
-        write_object(_Fitted(self.model, self.profile), folder / _OBJECTS, "bundle")
+        write_object(_Fitted(self.model, profile), folder / _OBJECTS, "bundle")
         write_manifest(folder)
         return folder
 
@@ -110,12 +115,16 @@ class ModelBundle:
             if meta.get("format") != FORMAT:
                 raise ValueError(f"format {meta.get('format')!r}, expected {FORMAT}")
             cutoff = pd.Timestamp(meta["cutoff"])
+            tables = dict(meta.get("tables") or {})
+            if not all(isinstance(n, str) and Path(n).name == n and n.endswith(".parquet") for n in tables.values()):
+                raise ValueError("a table file name is not a plain .parquet name")
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ModelFileError(f"{folder / _META}: not a Linli bundle description: {exc}") from exc
         fitted = read_object(folder / _OBJECTS, _Fitted)
         if not isinstance(fitted.model, HybridRecommender) or not isinstance(fitted.profile, ResidentProfile):
             raise ModelFileError(f"{folder / _OBJECTS}: does not hold a hybrid model and a resident profile")
-        return cls(model=fitted.model, profile=fitted.profile, data_fingerprint=str(meta["data_fingerprint"]),
+        profile = join_frames(fitted.profile, folder, tables, "profile")
+        return cls(model=fitted.model, profile=profile, data_fingerprint=str(meta["data_fingerprint"]),
                    cutoff=cutoff, config=dict(meta.get("config") or {}), metrics=dict(meta.get("metrics") or {}))
 
 

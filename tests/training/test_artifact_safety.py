@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
@@ -185,3 +186,14 @@ def test_bundle_files_and_the_serving_cache_are_private(registry: tuple[str, Mlf
     cached = list((tmp_path / "cache").iterdir())
     assert cached and stat.S_IMODE((tmp_path / "cache").stat().st_mode) == 0o700
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in cached)
+
+
+def test_the_profile_tables_are_parquet_and_read_back_unchanged(registry: tuple[str, MlflowClient, Path],
+                                                                 tmp_path: Path) -> None:
+    folder = _version_folder(registry[1], "1") / "artifacts" / "bundle"
+    assert (folder / "profile.features.parquet").is_file() and (folder / "profile.segments.parquet").is_file()
+    bundle = ModelBundle.load(folder)
+    again = ModelBundle.load(bundle.save(tmp_path / "again"))
+    pd.testing.assert_frame_equal(again.profile.features, bundle.profile.features)
+    pd.testing.assert_series_equal(again.profile.segments, bundle.profile.segments)
+    assert len(bundle.profile.features) > 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,6 +25,13 @@ class Settings(BaseSettings):
         ``<data_dir>/mlartifacts`` — no server needed.
     model_name : str
         Name of the registered model.
+    artifact_key : SecretStr, optional
+        HMAC key (16 characters or more) that signs every model artifact at training and is checked before
+        serving reads one. Unset: a random key is kept in ``artifact_key_file`` (see
+        :mod:`recommenders.signing`, ``docs/reliability/artifacts.md``).
+    artifact_key_file : Path, optional
+        Where the generated key lives when ``artifact_key`` is unset; default ``<data_dir>/artifact.key``
+        (mode 600, made by the first training).
     """
 
     model_config = SettingsConfigDict(env_prefix="LINLI_", env_file=".env", extra="ignore")
@@ -35,6 +42,8 @@ class Settings(BaseSettings):
     mlflow_tracking_uri: str | None = Field(
         None, validation_alias=AliasChoices("LINLI_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"))
     model_name: str = "linli-recommender"
+    artifact_key: SecretStr | None = None
+    artifact_key_file: Path | None = None
 
     def tracking_uri(self) -> str:
         """The MLflow tracking URI in force (the SQLite default under ``data_dir`` when unset)."""

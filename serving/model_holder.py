@@ -3,8 +3,12 @@ resident's list precomputed, and swapped atomically on reload.
 
 A request reads :attr:`ModelHolder.current` once and uses that :class:`ServedModel` to the end, so a
 reload never changes a list half-way. :meth:`ModelHolder.load` builds the new model completely —
-download, unpickle, validate, precompute (or read the per-version cache) — before one reference
+download, verify, read, validate, precompute (or read the per-version cache) — before one reference
 assignment swaps it in; a bundle that fails any step leaves the old one serving.
+
+Nothing from the registry runs before it is verified: the bundle folder's signed manifest and the SHA-256
+recorded on its run are checked first (:func:`training.tracking.read_verified_bundle`), and its pickled part is
+read through an allowlist. MLflow's pyfunc loader is never used. The list cache is private (folder 700, files 600).
 """
 
 from __future__ import annotations
@@ -22,12 +26,12 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import mlflow.artifacts
-import mlflow.pyfunc
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
 from features.columns import Columns as C
+from recommenders.signing import private_dir
 from serving.ab import in_challenger
 from serving.context import RequestContext, ServiceCatalog
 from serving.feedback_models import TIMEZONE
@@ -35,6 +39,7 @@ from serving.precompute import precompute_all, rank_residents
 from serving.ranked import Pick, RankedLists
 from serving.settings import ServingSettings
 from training.bundle import ModelBundle
+from training.tracking import read_verified_bundle
 
 logger = logging.getLogger(__name__)
 
@@ -275,8 +280,9 @@ class ModelHolder:
                 uri = self.client.get_model_version_download_uri(name, meta.version)
                 local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=folder,
                                                                  tracking_uri=self.settings.tracking_uri()))
-                bundle = mlflow.pyfunc.load_model(str(local)).unwrap_python_model().bundle
-            except Exception as exc:  # anything from a missing file to a broken pickle
+                tags = self.client.get_run(meta.run_id).data.tags if meta.run_id else None
+                bundle = read_verified_bundle(local, tags)
+            except Exception as exc:  # anything from a missing file to a bad signature or a refused pickle
                 raise ModelLoadError(f"{name} version {meta.version} cannot be loaded: {exc}") from exc
             _validate(bundle, name, meta.version)
             loaded = time.perf_counter()
@@ -315,7 +321,8 @@ class ModelHolder:
             raise ModelLoadError(f"version {meta.version} failed while ranking its residents: {exc}") from exc
         if path is not None:
             try:
-                lists.save(path)
+                private_dir(path.parent)
+                os.chmod(lists.save(path), 0o600)  # written inside the private folder, so never readable by others
             except OSError as exc:
                 logger.warning("cannot cache precomputed lists at %s: %s", path, exc)
         return lists, False

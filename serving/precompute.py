@@ -71,7 +71,7 @@ def precompute_all(bundle: ModelBundle, k: int, batch: int = 1000, workers: int 
     batch : int
         Residents per ``recommend`` call.
     workers : int
-        Processes; above 1 each loads the bundle from ``model_dir`` (an MLflow pyfunc folder).
+        Processes; above 1 each loads (and verifies) the bundle from ``model_dir`` (an MLflow pyfunc folder).
     model_dir : Path, optional
         Required when ``workers > 1``.
     progress : callable, optional
@@ -126,10 +126,10 @@ def _prefers_offline(bundle: ModelBundle, resident_ids: list[str], profile_rows:
 
 
 def _load_in_worker(model_dir: str) -> None:
-    import mlflow.pyfunc
+    from training.pyfunc import bundle_path
 
     global _worker_bundle
-    _worker_bundle = mlflow.pyfunc.load_model(model_dir).unwrap_python_model().bundle
+    _worker_bundle = ModelBundle.load(bundle_path(model_dir))  # verifies the signature again, never runs code
 
 
 def _rank_in_worker(resident_ids: list[str], k: int, depth: int) -> RankedLists:

@@ -16,6 +16,8 @@ import pytest
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+# Model artifacts are HMAC-signed (issue 15, fault 13): one fixed test key, so no key file is made in ./data.
+os.environ.setdefault("LINLI_ARTIFACT_KEY", "linli-test-artifact-key-0123456789")
 
 from features import Dataset
 from features.sources.synthetic import SyntheticCommunity, generate_community

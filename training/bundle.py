@@ -1,21 +1,51 @@
-"""The model bundle: everything serving needs, in one self-contained object.
+"""The model bundle: everything serving needs, in one signed folder.
 
 Id maps, feature statistics (the fitted feature pipeline), the persona model and segments, the
 generators' factors, the ranker, the rules, the config and the data fingerprint all travel together,
 so a bundle loaded anywhere answers exactly as it did when it was trained.
+
+On disk a bundle is a folder readable by its owner only (mode 700, files 600):
+
+``meta.json``
+    Format, data fingerprint, cutoff, training config and offline metrics (plain JSON).
+``profile.*.parquet``
+    The resident profile's tables: resident features, persona tags and reasons, segments, community types and
+    segment reports (:mod:`training.bundle_frames`).
+``bundle.pkl``
+    The fitted model and the rest of the profile: scikit-learn, LightGBM and pandas objects with no common
+    pickle-free format, so a signed pickle read through an allowlist (:mod:`recommenders.persistence`).
+``manifest.json``
+    The SHA-256 of every other file and an HMAC over them with the artifact key
+    (:func:`recommenders.signing.write_manifest`). :meth:`ModelBundle.load` checks it before it reads anything.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from profiling.profile import ResidentProfile
+from recommenders.errors import ModelFileError
 from recommenders.hybrid import HybridRecommender
 from recommenders.persistence import read_object, write_object
+from recommenders.signing import private_dir, verify_manifest, write_manifest, write_private
+from training.bundle_frames import join_frames, split_frames
+
+FORMAT = 2
+_META, _OBJECTS = "meta.json", "bundle.pkl"
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """The pickled part of a bundle."""
+
+    model: HybridRecommender
+    profile: ResidentProfile
 
 
 @dataclass
@@ -33,9 +63,9 @@ class ModelBundle:
     cutoff : pandas.Timestamp
         The model knows the interactions strictly before it.
     config : dict
-        The training configuration, to rebuild the model.
+        The training configuration, to rebuild the model (JSON values).
     metrics : dict
-        Offline metrics measured before the final refit.
+        Offline metrics measured before the final refit (JSON values).
     """
 
     model: HybridRecommender
@@ -50,10 +80,62 @@ class ModelBundle:
         return self.model.recommend(resident_ids, k, explain=options.pop("explain", True), **options)
 
     def save(self, path: str | Path) -> Path:
-        """Write the bundle to one file."""
-        return write_object(self, path, "bundle")
+        """Write the bundle to the folder ``path`` (made private) and sign it; returns the folder.
+
+        Returns
+        -------
+        pathlib.Path
+            The folder, holding ``meta.json``, ``bundle.pkl`` and ``manifest.json``.
+        """
+        folder = private_dir(Path(path))
+        profile, tables = split_frames(self.profile, folder, "profile")
+        meta = {"format": FORMAT, "data_fingerprint": self.data_fingerprint, "cutoff": self.cutoff.isoformat(),
+                "config": self.config, "metrics": self.metrics, "tables": tables}
+        write_private(folder / _META, json.dumps(meta, indent=1, default=_json_value).encode())
+        write_object(_Fitted(self.model, profile), folder / _OBJECTS, "bundle")
+        write_manifest(folder)
+        return folder
 
     @classmethod
     def load(cls, path: str | Path) -> ModelBundle:
-        """Read a bundle written by :meth:`save`; anything else raises :class:`ModelFileError`."""
-        return read_object(path, cls)
+        """Read a bundle written by :meth:`save`, after checking its signed manifest.
+
+        Raises
+        ------
+        ModelFileError
+            The folder is missing, unsigned, tampered, signed with another key, or not a bundle.
+        """
+        folder = Path(path)
+        if not folder.is_dir():
+            raise ModelFileError(f"{folder}: not a Linli model bundle folder (bundles from before signing "
+                                 "must be retrained)")
+        verify_manifest(folder)
+        try:
+            meta = json.loads((folder / _META).read_bytes())
+            if meta.get("format") != FORMAT:
+                raise ValueError(f"format {meta.get('format')!r}, expected {FORMAT}")
+            cutoff = pd.Timestamp(meta["cutoff"])
+            tables = dict(meta.get("tables") or {})
+            if not all(isinstance(n, str) and Path(n).name == n and n.endswith(".parquet") for n in tables.values()):
+                raise ValueError("a table file name is not a plain .parquet name")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ModelFileError(f"{folder / _META}: not a Linli bundle description: {exc}") from exc
+        fitted = read_object(folder / _OBJECTS, _Fitted)
+        if not isinstance(fitted.model, HybridRecommender) or not isinstance(fitted.profile, ResidentProfile):
+            raise ModelFileError(f"{folder / _OBJECTS}: does not hold a hybrid model and a resident profile")
+        profile = join_frames(fitted.profile, folder, tables, "profile")
+        return cls(model=fitted.model, profile=profile, data_fingerprint=str(meta["data_fingerprint"]),
+                   cutoff=cutoff, config=dict(meta.get("config") or {}), metrics=dict(meta.get("metrics") or {}))
+
+
+def _json_value(value: Any) -> Any:
+    """JSON for the numpy and pandas values a config or metrics dict may hold."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, tuple | set | frozenset | np.ndarray):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"a bundle's config and metrics must be JSON values; got {type(value).__name__}")

@@ -1,5 +1,9 @@
 """MLflow tracking and registry: a local SQLite store by default, any tracking URI by setting.
 
+A logged bundle is a signed folder (:mod:`training.bundle`); the SHA-256 of each of its files is recorded on the
+run as a ``linli.sha256.<file>`` tag, and :func:`read_verified_bundle` checks both the folder's signature and
+those tags before it reads a byte of the model. Everything is logged under umask 077 (files 600, folders 700).
+
 Metric names in Linli's JSON use ``@`` (``ndcg@10``); MLflow does not allow ``@`` in metric keys, so
 they are logged as ``ndcg_at_10`` (see :func:`metric_key`).
 """
@@ -15,6 +19,8 @@ from typing import Any
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 import mlflow
+import mlflow.artifacts
+import mlflow.pyfunc
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
@@ -22,11 +28,15 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 from features.columns import Columns as C
+from recommenders.errors import ModelFileError
+from recommenders.signing import MANIFEST, sha256_file, verify_manifest, write_private
 from training.bundle import ModelBundle
-from training.pyfunc import LinliPyfunc, pip_requirements
+from training.pyfunc import BUNDLE_ARTIFACT, MODEL_CODE, bundle_path, pip_requirements
 
 EXPERIMENT = "linli"
 CHAMPION, CHALLENGER = "champion", "challenger"
+#: Prefix of the run tags holding the SHA-256 of each bundle file.
+SHA256_TAG = "linli.sha256."
 
 
 def metric_key(name: str) -> str:
@@ -65,13 +75,20 @@ def log_bundle(bundle: ModelBundle, model_name: str) -> ModelVersion:
     with warnings.catch_warnings():  # `rank` is an int column that is never missing: MLflow's hint does not apply
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column")
         signature = infer_signature(sample, bundle.recommend(sample[C.RESIDENT].tolist(), 3), params={"k": 10})
-    with tempfile.TemporaryDirectory(prefix="linli-bundle-") as folder:
-        path = bundle.save(Path(folder) / "bundle.pkl")
-        info = mlflow.pyfunc.log_model(
-            name="model", python_model=LinliPyfunc(), artifacts={"bundle": str(path)}, signature=signature,
-            input_example=sample,
-            pip_requirements=pip_requirements(), registered_model_name=model_name,
-        )
+    previous = os.umask(0o077)  # MLflow's copies of the bundle and its descriptions stay private
+    try:
+        with tempfile.TemporaryDirectory(prefix="linli-bundle-") as folder:
+            path = bundle.save(Path(folder) / BUNDLE_ARTIFACT)
+            code = write_private(Path(folder) / MODEL_CODE.name, MODEL_CODE.read_bytes())  # MLflow keeps its mode
+            digests = {**verify_manifest(path), MANIFEST: sha256_file(path / MANIFEST)}
+            mlflow.set_tags({f"{SHA256_TAG}{name}": digest for name, digest in digests.items()})
+            info = mlflow.pyfunc.log_model(
+                name="model", python_model=str(code), artifacts={BUNDLE_ARTIFACT: str(path)},
+                signature=signature, input_example=sample,
+                pip_requirements=pip_requirements(), registered_model_name=model_name,
+            )
+    finally:
+        os.umask(previous)
     client = MlflowClient()
     versions = client.search_model_versions(f"name='{model_name}' and run_id='{info.run_id}'")
     return max(versions, key=lambda v: int(v.version))
@@ -85,7 +102,37 @@ def version_by_alias(client: MlflowClient, model_name: str, alias: str) -> Model
         return None
 
 
+def read_verified_bundle(model_dir: str | Path, run_tags: dict[str, str] | None = None) -> ModelBundle:
+    """Read the bundle of a downloaded pyfunc model folder, never running code from it.
+
+    The folder's signed manifest is checked (:func:`recommenders.signing.verify_manifest`) and, when the run's
+    tags are given, every file's SHA-256 must also equal the one recorded on the run; only then is it read.
+
+    Raises
+    ------
+    ModelFileError
+        The bundle is missing, unsigned, tampered or signed with another key, or differs from the run's record.
+    """
+    folder = bundle_path(model_dir)
+    if not folder.is_dir():
+        raise ModelFileError(f"the model has no signed bundle folder ({BUNDLE_ARTIFACT}); bundles from before "
+                             "signing must be retrained")
+    recorded = {k.removeprefix(SHA256_TAG): v for k, v in (run_tags or {}).items() if k.startswith(SHA256_TAG)}
+    if recorded:
+        digests = {**verify_manifest(folder), MANIFEST: sha256_file(folder / MANIFEST)}
+        if digests != recorded:
+            changed = sorted(n for n in digests.keys() | recorded.keys() if digests.get(n) != recorded.get(n))
+            raise ModelFileError(f"bundle files differ from the SHA-256 recorded on the run: {', '.join(changed)}")
+    return ModelBundle.load(folder)
+
+
 def load_bundle(model_name: str, alias: str = CHAMPION) -> ModelBundle:
-    """Load the bundle registered under ``model_name@alias`` from the current tracking URI (no server)."""
-    model = mlflow.pyfunc.load_model(f"models:/{model_name}@{alias}")
-    return model.unwrap_python_model().bundle
+    """Load the bundle registered under ``model_name@alias`` from the current tracking URI (no server), verified
+    against its signature and its run's recorded SHA-256 (see :func:`read_verified_bundle`)."""
+    client = MlflowClient()
+    version = client.get_model_version_by_alias(model_name, alias)
+    tags = client.get_run(version.run_id).data.tags if version.run_id else None
+    with tempfile.TemporaryDirectory(prefix="linli-load-") as folder:
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=client.get_model_version_download_uri(model_name, version.version), dst_path=folder)
+        return read_verified_bundle(local, tags)

@@ -272,5 +272,10 @@ from linli import bench_commands, experiment_commands, loop_commands, profile_co
 
 
 def main() -> None:
-    """Entry point for ``python -m linli``."""
+    """Entry point for ``linli`` and ``python -m linli``: files and folders it creates are private (umask 077).
+
+    Feedback stores, bundles, caches and reports hold personal data, so nothing Linli writes is readable by other
+    users of the machine; the modules that write such files also set 600/700 themselves.
+    """
+    os.umask(0o077)
     app()

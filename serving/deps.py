@@ -35,7 +35,8 @@ def _served(request: Request) -> ServedModel:
     except ModelNotLoadedError as exc:  # its message may hold the registry's address: not answered
         retry = str(request.app.state.settings.retry_after_seconds)
         reason = ("the model is still loading" if holder.loading else
-                  "the last model load failed (see the server log)" if holder.last_error else "no model loaded")
+                  f"the last load of alias {holder.settings.model_alias!r} failed (see the server log)"
+                  if holder.last_error else "no model loaded")
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"no model is serving yet: {reason}",
                             headers={"Retry-After": retry}) from exc
 

@@ -57,6 +57,7 @@ def storable_text(value: str) -> str:
 
 #: Free text every backend stores alike.
 Text = Annotated[str, AfterValidator(storable_text)]
+Comment = Annotated[str, Field(max_length=MAX_COMMENT), AfterValidator(storable_text)]
 Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID), AfterValidator(storable_text)]
 
 _RATED: Final = "rate"
@@ -115,7 +116,7 @@ class FeedbackEvent(BaseModel):
     timestamp: datetime = Field(default_factory=now_local)
     rating: float | None = Field(default=None, ge=1, le=5, validate_default=True)
     channel: EventChannel | None = None
-    comment: Text | None = Field(default=None, max_length=MAX_COMMENT)
+    comment: Comment | None = None
 
     @field_validator(C.TIMESTAMP)
     @classmethod

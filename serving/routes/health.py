@@ -26,6 +26,7 @@ def ready(holder: HolderDep, request: Request, response: Response) -> ReadyPubli
         response.headers["Retry-After"] = str(request.app.state.settings.retry_after_seconds)
         # the load error names the registry and its folders: the log has it, the open endpoint does not
         detail = "loading the model" if holder.loading else (
-            "the last model load failed; see the server log" if holder.last_error else "no model loaded")
+            f"the last load of alias {holder.settings.model_alias!r} failed; see the server log" if holder.last_error
+            else "no model loaded")
         return ReadyPublic(status="not ready", model_version=None, store=store, detail=detail)
     return ReadyPublic(status="ready", model_version=holder.current.version, store=store, detail=None)

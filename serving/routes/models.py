@@ -20,7 +20,7 @@ from fastapi import APIRouter, Body, HTTPException, Query, Request, status
 from serving.deps import AdminAccess, HolderDep, ready_store
 from serving.errors import request_id
 from serving.feedback_models import MODEL_VERSION, TIMEZONE, VARIANT, now_local
-from serving.model_holder import ModelLoadError, ReloadInProgressError, ServedModel
+from serving.model_holder import ModelHolder, ModelLoadError, ReloadInProgressError, ServedModel
 from serving.schemas import (
     ABPublic,
     ModelsPublic,
@@ -86,13 +86,22 @@ def reload_model(holder: HolderDep, request: Request,
     except ReloadInProgressError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     except ModelLoadError as exc:  # the cause names registry paths and temporary folders: logged, not answered
-        kept = f"version {previous} keeps serving" if previous else "no model serves"
         alias = body.alias if body and body.alias else holder.settings.model_alias
         logger.warning("request %s: reload of alias %r rejected: %s", request_id(request), alias, exc)
-        raise HTTPException(status.HTTP_409_CONFLICT, f"reload rejected, {kept}: the version holding alias {alias!r} "
-                            "could not be found, loaded or validated; the server log has the details under this "
-                            "request id") from exc
+        raise HTTPException(status.HTTP_409_CONFLICT, _rejected(holder, alias, previous)) from exc
     return _serving(served)
+
+
+def _rejected(holder: ModelHolder, alias: str, previous: str | None) -> str:
+    """Why a reload was rejected, in words that name no path: which version failed, or that none holds the alias."""
+    kept = f"version {previous} keeps serving" if previous else "no model serves"
+    try:
+        version = holder.registry()[1].get(alias)
+    except Exception:  # the registry itself is out of reach; the log says so
+        version = None
+    what = (f"version {version} (alias {alias!r}) could not be loaded or validated" if version else
+            f"no version holds alias {alias!r}")
+    return f"reload rejected, {kept}: {what}; the server log has the details under this request id"
 
 
 def _serving(served: ServedModel) -> ServingPublic:

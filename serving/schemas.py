@@ -125,7 +125,7 @@ class FeedbackReceiptPublic(BaseModel):
     model_config = _examples({"stored": 2, "duplicates": 0})
     stored: int = Field(description="events durably stored")
     duplicates: int = Field(0, description="events already stored, or repeated in the batch (same request, service, "
-                                           "event and timestamp): not stored again")
+                                           "event, timestamp, rating, channel and comment): not stored again")
 
 
 # ----- residents and segments -----------------------------------------------------------------------------

@@ -182,8 +182,8 @@ class FeedbackStore:
         """Validate and store a batch of feedback events, all or nothing, committed before returning.
 
         An event identical to one already stored, or to an earlier one of the batch (same request, service,
-        event and timestamp), is not stored again: a retried batch stores nothing twice. An event without a
-        timestamp is dated when it is received (once for the whole batch).
+        event, timestamp, rating, channel and comment), is not stored again: a retried batch stores nothing
+        twice. An event without a timestamp is dated when it is received (once for the whole batch).
 
         Parameters
         ----------
@@ -374,9 +374,10 @@ class FeedbackStore:
                                          "neither shown in its list nor is in the catalogue")
 
     def _new_rows(self, conn: sa.Connection, rows: list[dict[str, object]]) -> list[dict[str, object]]:
-        """``rows`` less those already stored or repeated (same request, service, event and timestamp)."""
+        """``rows`` less those already stored or repeated: the same request, service, event and timestamp, and
+        the same rating, channel and comment (events that differ in any field are all kept)."""
         events = self._tables.feedback_events
-        columns = (REQUEST_ID, C.SERVICE, C.EVENT, C.TIMESTAMP)
+        columns = (REQUEST_ID, C.SERVICE, C.EVENT, C.TIMESTAMP, C.RATING, C.CHANNEL, C.COMMENT)
         wanted = sorted({str(row[REQUEST_ID]) for row in rows})
         seen: set[tuple[object, ...]] = set()
         for start in range(0, len(wanted), _CHUNK):

@@ -58,8 +58,8 @@ def post_feedback(body: Annotated[FeedbackBody, Body(openapi_examples=_EXAMPLES)
                   request: Request, settings: SettingsDep) -> FeedbackReceiptPublic:
     """Store one event or a batch in one transaction; the 201 means every event is on disk.
 
-    Events already stored (same request, service, event and timestamp) are counted as ``duplicates`` and not
-    stored again, so a retry is safe when it sends the same timestamps."""
+    Events already stored (same request, service, event, timestamp, rating, channel and comment) are counted
+    as ``duplicates`` and not stored again, so a retry is safe when it sends the same timestamps."""
     batch = isinstance(body, FeedbackBatch)
     events = body.events if isinstance(body, FeedbackBatch) else [body]
     skew = timedelta(seconds=settings.feedback_clock_skew_seconds)

@@ -5,7 +5,9 @@ Nothing heavy happens at import. :func:`lifespan` starts loading the champion in
 seen for the first time, seconds when its precomputed lists are cached).
 
 ``/openapi.json`` is always served (it describes the API and holds no data; schemathesis and client
-generators read it); ``/docs`` and ``/redoc`` can be turned off with ``LINLI_API_DOCS=false``.
+generators read it); ``/docs`` and ``/redoc`` are off unless ``LINLI_API_DOCS=true``, because those pages load
+their scripts from a CDN (an offline deployment cannot reach it). Error answers are short and safe, and carry
+the request id the server logged their cause under (:mod:`serving.errors`).
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from serving.auth import ApiKeys
+from serving.errors import add_safe_handlers, answer, invalid_answer, request_id
 from serving.feedback_models import MAX_BATCH
 from serving.group_commit import GroupCommit
 from serving.model_holder import ModelHolder, ModelLoadError
@@ -41,10 +43,12 @@ DESCRIPTION = """Recommendations of community services for residents, their feed
 
 Send your key in the `X-API-Key` header. Roles: **platform** (recommendations, feedback, one resident's persona),
 **planner** (segment reports only), **admin** (everything, including models). `/health` and `/ready` are open.
-Errors are JSON `{"detail": ...}`: 401 missing/unknown key, 403 role not allowed, 404 unknown resident or
-request id, 409 reload rejected, 413 body too large, 422 invalid input (the detail names the field),
-503 model not loaded yet or feedback store unavailable (with `Retry-After`). This schema (`/openapi.json`) is
-always served; the `/docs` and `/redoc` pages unless `LINLI_API_DOCS=false`."""
+Errors are JSON `{"detail": ..., "request_id": ...}`: 401 missing/unknown key, 403 role not allowed, 404 unknown
+resident, community or request id, 409 reload rejected, 413 body too large, 422 invalid input (the detail names
+the field and echoes at most a short excerpt), 503 model not loaded yet or feedback store unavailable (with
+`Retry-After`). The server logs each error's cause under its `request_id` (also in the `X-Request-ID` header).
+This schema (`/openapi.json`) is always served; the `/docs` and `/redoc` pages only with `LINLI_API_DOCS=true`
+(they load Swagger UI and ReDoc from a CDN)."""
 
 
 @asynccontextmanager
@@ -116,33 +120,36 @@ def _load_quietly(holder: ModelHolder) -> None:
 
 
 def _add_error_handlers(app: FastAPI, settings: ServingSettings) -> None:
+    """Domain errors as short answers; their full cause (store address, SQL) is logged under the request id."""
+    add_safe_handlers(app)
     retry = {"Retry-After": str(settings.retry_after_seconds)}
-
-    def detail(code: int, exc: Exception, headers: dict[str, str] | None = None) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=code, headers=headers)
 
     @app.exception_handler(StoreUnavailableError)
     async def _store_down(request: Request, exc: StoreUnavailableError) -> Response:
-        return detail(status.HTTP_503_SERVICE_UNAVAILABLE, exc, retry)
+        logger.warning("request %s: 503, %s", request_id(request), exc)
+        return answer(request, status.HTTP_503_SERVICE_UNAVAILABLE,
+                      "the feedback store is unavailable; nothing was stored; retry after Retry-After seconds", retry)
 
     @app.exception_handler(UnknownRequestError)
     async def _unknown_request(request: Request, exc: UnknownRequestError) -> Response:
-        return detail(status.HTTP_404_NOT_FOUND, exc)
+        return answer(request, status.HTTP_404_NOT_FOUND, str(exc))
 
     @app.exception_handler(InvalidFeedbackError)
     async def _invalid_feedback(request: Request, exc: InvalidFeedbackError) -> Response:
-        return detail(status.HTTP_422_UNPROCESSABLE_CONTENT, exc)
+        logger.warning("request %s: 422, %s", request_id(request), exc)
+        return answer(request, status.HTTP_422_UNPROCESSABLE_CONTENT,
+                      "the database refused this batch (a constraint failed); nothing was stored")
 
     @app.exception_handler(DuplicateRequestError)
     async def _duplicate(request: Request, exc: DuplicateRequestError) -> Response:
-        return detail(status.HTTP_409_CONFLICT, exc)
+        return answer(request, status.HTTP_409_CONFLICT, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         if any(e.get("type") == "too_long" and tuple(e.get("loc", ()))[-1:] == ("events",) for e in exc.errors()):
-            return JSONResponse({"detail": f"a feedback batch holds at most {MAX_BATCH} events; split it"},
-                                status_code=status.HTTP_413_CONTENT_TOO_LARGE)
-        return await request_validation_exception_handler(request, exc)
+            return answer(request, status.HTTP_413_CONTENT_TOO_LARGE,
+                          f"a feedback batch holds at most {MAX_BATCH} events; split it")
+        return invalid_answer(request, exc)
 
 
 __all__ = ["DESCRIPTION", "create_app", "lifespan"]

@@ -29,11 +29,16 @@ def _holder(request: Request) -> ModelHolder:
 
 def _served(request: Request) -> ServedModel:
     """The model serving now, read once per request (a reload never changes it mid-request)."""
+    holder: ModelHolder = request.app.state.holder
     try:
-        return request.app.state.holder.current
-    except ModelNotLoadedError as exc:
+        return holder.current
+    except ModelNotLoadedError as exc:  # its message may hold the registry's address: not answered
         retry = str(request.app.state.settings.retry_after_seconds)
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": retry}) from exc
+        reason = ("the model is still loading" if holder.loading else
+                  f"the last load of alias {holder.settings.model_alias!r} failed (see the server log)"
+                  if holder.last_error else "no model loaded")
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"no model is serving yet: {reason}",
+                            headers={"Retry-After": retry}) from exc
 
 
 def ready_store(request: Request) -> FeedbackStore:

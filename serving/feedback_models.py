@@ -6,11 +6,12 @@ Timestamps follow the data contract: naive local time in Asia/Shanghai. An aware
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Final, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from features.columns import Columns as C
 
@@ -38,7 +39,26 @@ RECEIVED_AT: Final = "received_at"
 EventName = Literal["impression", "view", "click", "book", "use", "rate"]
 #: Channels an event may happen on (:data:`features.Vocab.EVENT_CHANNEL`).
 EventChannel = Literal["online", "offline"]
-Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
+#: NUL (PostgreSQL refuses it in text, SQLite keeps it) and lone surrogates (not Unicode; no encoder takes them).
+_UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(value: str) -> str:
+    """``value`` unchanged if every backend can store it as text; else a ``ValueError`` saying why.
+
+    Text is checked here, at the edge, so SQLite and PostgreSQL take exactly the same input.
+    """
+    found = _UNSTORABLE.search(value)
+    if found is not None:
+        kind = "a NUL character (\\x00)" if found.group() == "\x00" else "a lone surrogate (not valid Unicode)"
+        raise ValueError(f"must not contain {kind}; found at character {found.start()}")
+    return value
+
+
+#: Free text every backend stores alike.
+Text = Annotated[str, AfterValidator(storable_text)]
+Comment = Annotated[str, Field(max_length=MAX_COMMENT), AfterValidator(storable_text)]
+Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID), AfterValidator(storable_text)]
 
 _RATED: Final = "rate"
 _FORBID = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
@@ -96,7 +116,7 @@ class FeedbackEvent(BaseModel):
     timestamp: datetime = Field(default_factory=now_local)
     rating: float | None = Field(default=None, ge=1, le=5, validate_default=True)
     channel: EventChannel | None = None
-    comment: str | None = Field(default=None, max_length=MAX_COMMENT)
+    comment: Comment | None = None
 
     @field_validator(C.TIMESTAMP)
     @classmethod

@@ -5,14 +5,29 @@ Feedback request bodies live in :mod:`serving.feedback_models` (shared with the 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from serving.feedback_models import MAX_ID
+from serving.feedback_models import MAX_ID, Identifier, storable_text
 
-Id = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
+Id = Identifier
+_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
+def _whole_number(value: object) -> object:
+    """A query value as written (a string): digits only, so ``10.0``, ``1e1``, ``true`` or ``+10`` are refused."""
+    if isinstance(value, str) and not _DIGITS.fullmatch(value):
+        raise ValueError("must be a whole number written with digits only, e.g. 10")
+    return value
+
+
+#: An integer query parameter, strictly: ``?k=10`` but not ``?k=10.0``.
+QueryInt = Annotated[int, BeforeValidator(_whole_number)]
+#: A text query or path parameter every backend can store (no NUL, no lone surrogates).
+QueryText = Annotated[str, AfterValidator(storable_text)]
 #: Most residents one batch request may name.
 MAX_BATCH_RESIDENTS = 100
 _OUT = ConfigDict(extra="forbid")
@@ -96,7 +111,7 @@ class RecommendationBatchIn(BaseModel):
     model_config = _examples({"residents": ["R0000001", "NEW-001"], "k": 5, "channel": "offline",
                               "profiles": [ResidentProfileIn.model_config["json_schema_extra"]["examples"][0]]})
     residents: list[Id] = Field(min_length=1, max_length=MAX_BATCH_RESIDENTS)
-    k: int = Field(10, ge=1, le=50)
+    k: int = Field(10, ge=1, le=50, strict=True, description="list length, a JSON integer (not 10.0 or true)")
     channel: Literal["online", "offline"] | None = None
     community: Id | None = None
     time: datetime | None = None
@@ -107,8 +122,10 @@ class RecommendationBatchIn(BaseModel):
 class FeedbackReceiptPublic(BaseModel):
     """Sent only after the events are committed to the feedback store."""
 
-    model_config = _examples({"stored": 2})
+    model_config = _examples({"stored": 2, "duplicates": 0})
     stored: int = Field(description="events durably stored")
+    duplicates: int = Field(0, description="events already stored, or repeated in the batch (same request, service, "
+                                           "event, timestamp, rating, channel and comment): not stored again")
 
 
 # ----- residents and segments -----------------------------------------------------------------------------

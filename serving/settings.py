@@ -34,7 +34,12 @@ class ServingSettings(BaseSettings):
     api_keys_file : Path, optional
         A file with one ``role:key`` per line (``#`` comments); its keys are added to ``api_keys``.
     api_docs : bool
-        Serve ``/docs`` and ``/redoc``. ``/openapi.json`` is always served (it holds no data).
+        Serve ``/docs`` and ``/redoc`` (``LINLI_API_DOCS=true``); off by default, because those pages load
+        Swagger UI and ReDoc from a CDN, which an offline deployment cannot reach and which would see who reads
+        the docs. ``/openapi.json`` is always served (it holds no data).
+    feedback_clock_skew_seconds : int
+        How far a feedback event's ``timestamp`` may lie after the server's clock, or before the list it
+        answers was served, to allow for clients' clocks; beyond that the event is refused with 422.
     max_body_bytes : int
         Largest request body accepted; larger ones get 413.
     retry_after_seconds : int
@@ -87,7 +92,8 @@ class ServingSettings(BaseSettings):
     database_url: str | None = None
     api_keys: SecretStr | None = None
     api_keys_file: Path | None = None
-    api_docs: bool = True
+    api_docs: bool = False
+    feedback_clock_skew_seconds: int = Field(300, ge=0, le=24 * 3600)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     retry_after_seconds: int = Field(5, ge=1)
     served_log_durable: bool = True

@@ -8,7 +8,8 @@ reached raises :class:`StoreUnavailableError` and leaves nothing half-written.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Collection
+from datetime import datetime, timedelta
 from typing import Final, Literal
 
 import pandas as pd
@@ -27,8 +28,8 @@ from serving.feedback_models import (
 from serving.store_engine import StoreEngine, StoreUnavailableError
 from serving.store_schema import StoreTables, typed_events, typed_served
 
-__all__ = ["DuplicateRequestError", "FeedbackStore", "InvalidFeedbackError", "StoreUnavailableError",
-           "UnknownRequestError"]
+__all__ = ["DuplicateRequestError", "EventRejectedError", "FeedbackStore", "InvalidFeedbackError",
+           "StoreUnavailableError", "UnknownRequestError"]
 
 _CHUNK: Final = 500  # ids per IN (...) clause
 
@@ -52,6 +53,23 @@ class UnknownRequestError(KeyError):
 
     def __str__(self) -> str:  # KeyError would wrap the message in quotes
         return str(self.args[0])
+
+
+class EventRejectedError(ValueError):
+    """A feedback event's field is out of bounds (a timestamp, a service); nothing in the batch was stored.
+
+    Attributes
+    ----------
+    index : int
+        Position of the first offending event in the batch.
+    field : str
+        The field at fault.
+    """
+
+    def __init__(self, index: int, field: str, message: str) -> None:
+        self.index = index
+        self.field = field
+        super().__init__(message)
 
 
 class DuplicateRequestError(ValueError):
@@ -161,23 +179,36 @@ class FeedbackStore:
             raise DuplicateRequestError(f"a served list with request_id in {ids} is already logged; "
                                         "generate a fresh request id per response") from exc
 
-    def add_events(self, events: list[FeedbackEvent]) -> int:
+    def add_events(self, events: list[FeedbackEvent], *, skew: timedelta | None = None,
+                   services: Collection[str] | None = None) -> int:
         """Validate and store a batch of feedback events, all or nothing, committed before returning.
+
+        An event identical to one already stored, or to an earlier one of the batch (same request, service,
+        event, timestamp, rating, channel and comment), is not stored again: a retried batch stores nothing
+        twice. An event without a timestamp is dated when it is received (once for the whole batch).
 
         Parameters
         ----------
         events : list of FeedbackEvent
             The batch; every ``request_id`` must be a served list of the event's resident.
+        skew : timedelta, optional
+            Bound the timestamps: none later than now + ``skew``, none earlier than the moment its list was
+            served - ``skew``. Default: unbounded (the API always bounds them).
+        services : collection of str, optional
+            Services known beyond those the event's list showed (the serving catalogue): an event on a
+            service in neither is refused. Default: not checked.
 
         Returns
         -------
         int
-            Rows stored (``len(events)``).
+            Rows stored: ``len(events)`` less the duplicates.
 
         Raises
         ------
         UnknownRequestError
             Naming the first event whose request id was never served to its resident.
+        EventRejectedError
+            Naming the first event with a timestamp or service out of bounds.
         StoreUnavailableError
             If the database cannot be written; nothing of the batch is stored.
         """
@@ -185,10 +216,19 @@ class FeedbackStore:
             return 0
         received = now_local()
         rows = [{**e.model_dump(), RECEIVED_AT: received} for e in events]
+        for event, row in zip(events, rows, strict=True):
+            if C.TIMESTAMP not in event.model_fields_set:
+                row[C.TIMESTAMP] = received
         try:
             with self._db.write("storing feedback") as conn:
-                self._check_requests(conn, events)
-                conn.execute(sa.insert(self._tables.feedback_events), rows)
+                served_at = self._check_requests(conn, events)
+                if skew is not None:
+                    _check_times(rows, served_at, received + skew, skew)
+                if services is not None:
+                    self._check_services(conn, rows, services)
+                rows = self._new_rows(conn, rows)
+                if rows:
+                    conn.execute(sa.insert(self._tables.feedback_events), rows)
         except sa.exc.IntegrityError as exc:
             raise InvalidFeedbackError(f"the database refused this batch, nothing was stored: {exc.orig}") from exc
         return len(rows)
@@ -309,20 +349,81 @@ class FeedbackStore:
         """Close every pooled connection. The store reconnects if used again."""
         self._db.dispose()
 
-    def _check_requests(self, conn: sa.Connection, events: list[FeedbackEvent]) -> None:
+    def _check_requests(self, conn: sa.Connection, events: list[FeedbackEvent]) -> dict[str, datetime]:
+        """Check every event's list was served to its resident; return when each list was served.
+
+        On PostgreSQL the lists' rows stay locked until the commit, so concurrent batches on one list are
+        checked for duplicates one after the other.
+        """
         lists = self._tables.served_lists
         wanted = sorted({e.request_id for e in events})
         owner: dict[str, str] = {}
+        served_at: dict[str, datetime] = {}
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start:start + _CHUNK]
-            found = conn.execute(sa.select(lists.c[REQUEST_ID], lists.c[C.RESIDENT])
-                                 .where(lists.c[REQUEST_ID].in_(chunk)))
-            owner.update((request_id, resident_id) for request_id, resident_id in found)
+            query = sa.select(lists.c[REQUEST_ID], lists.c[C.RESIDENT], lists.c[SERVED_AT]).where(
+                lists.c[REQUEST_ID].in_(chunk))
+            for request_id, resident_id, moment in conn.execute(query if self._db.sqlite else query.with_for_update()):
+                owner[request_id] = resident_id
+                served_at[request_id] = moment
         for index, e in enumerate(events):
             if e.request_id not in owner:
                 raise UnknownRequestError(index, e.request_id, "was never served (or its resident was erased)")
             if owner[e.request_id] != e.resident_id:
                 raise UnknownRequestError(index, e.request_id, f"was not served to resident {e.resident_id!r}")
+        return served_at
+
+    def _check_services(self, conn: sa.Connection, rows: list[dict[str, object]], services: Collection[str]) -> None:
+        """Refuse an event on a service that its list did not show and ``services`` does not hold."""
+        strangers = [(i, row) for i, row in enumerate(rows) if row[C.SERVICE] not in services]
+        if not strangers:
+            return
+        items = self._tables.served_items
+        wanted = sorted({str(row[REQUEST_ID]) for _, row in strangers})
+        shown: set[tuple[str, str]] = set()
+        for start in range(0, len(wanted), _CHUNK):
+            query = sa.select(items.c[REQUEST_ID], items.c[C.SERVICE]).where(
+                items.c[REQUEST_ID].in_(wanted[start:start + _CHUNK]))
+            shown.update((str(r), str(s)) for r, s in conn.execute(query))
+        for index, row in strangers:
+            if (row[REQUEST_ID], row[C.SERVICE]) not in shown:
+                raise EventRejectedError(index, C.SERVICE, f"event {index}: service_id {row[C.SERVICE]!r} was "
+                                         "neither shown in its list nor is in the catalogue")
+
+    def _new_rows(self, conn: sa.Connection, rows: list[dict[str, object]]) -> list[dict[str, object]]:
+        """``rows`` less those already stored or repeated: the same request, service, event and timestamp, and
+        the same rating, channel and comment (events that differ in any field are all kept)."""
+        events = self._tables.feedback_events
+        columns = (REQUEST_ID, C.SERVICE, C.EVENT, C.TIMESTAMP, C.RATING, C.CHANNEL, C.COMMENT)
+        wanted = sorted({str(row[REQUEST_ID]) for row in rows})
+        seen: set[tuple[object, ...]] = set()
+        for start in range(0, len(wanted), _CHUNK):
+            query = sa.select(*(events.c[c] for c in columns)).where(
+                events.c[REQUEST_ID].in_(wanted[start:start + _CHUNK]))
+            seen.update(tuple(found) for found in conn.execute(query))
+        fresh = []
+        for row in rows:
+            key = tuple(row[c] for c in columns)
+            if key not in seen:
+                seen.add(key)
+                fresh.append(row)
+        return fresh
+
+
+def _check_times(rows: list[dict[str, object]], served_at: dict[str, datetime], latest: datetime,
+                 skew: timedelta) -> None:
+    """Refuse a timestamp after ``latest`` or before its list was served (less ``skew``)."""
+    for index, row in enumerate(rows):
+        moment = row[C.TIMESTAMP]
+        assert isinstance(moment, datetime)
+        if moment > latest:
+            raise EventRejectedError(index, C.TIMESTAMP, f"event {index}: timestamp {moment:%Y-%m-%d %H:%M:%S} is "
+                                     f"after the server's clock ({latest - skew:%Y-%m-%d %H:%M:%S}, Asia/Shanghai); "
+                                     "send when the event happened, in local time or with its offset")
+        served = served_at[str(row[REQUEST_ID])]
+        if moment < served - skew:
+            raise EventRejectedError(index, C.TIMESTAMP, f"event {index}: timestamp {moment:%Y-%m-%d %H:%M:%S} is "
+                                     f"before its list was served ({served:%Y-%m-%d %H:%M:%S}, Asia/Shanghai)")
 
 
 def _local(moment: datetime | str) -> datetime:

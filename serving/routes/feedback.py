@@ -1,20 +1,26 @@
 """``POST /feedback``: one event or a batch of up to 1000, acknowledged only once durably stored.
 
-Answers: 201 with the number stored (after the store committed them); 404 naming the unknown
-``request_id`` (nothing of the batch stored); 413 for bodies over the size limit or batches over 1000
-events; 422 naming the invalid field; 503 with ``Retry-After`` when the store is unavailable (nothing stored).
+Answers: 201 with the number stored and the number of duplicates skipped (after the store committed them);
+404 naming the unknown ``request_id`` (nothing of the batch stored); 413 for bodies over the size limit or
+batches over 1000 events; 422 naming the invalid field, including a ``timestamp`` after the server's clock or
+before the list was served (beyond ``feedback_clock_skew_seconds``) and a ``service_id`` that neither the list
+showed nor the catalogue holds; 503 with ``Retry-After`` when the store is unavailable (nothing stored).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import Discriminator, Tag
 
-from serving.deps import PlatformAccess, StoreDep, one_writer
+from serving.deps import PlatformAccess, SettingsDep, StoreDep, one_writer
 from serving.feedback_models import FeedbackBatch, FeedbackEvent
+from serving.model_holder import ModelHolder
 from serving.schemas import FeedbackReceiptPublic
+from serving.store import EventRejectedError
 
 router = APIRouter(prefix="/feedback", tags=["feedback"], dependencies=[PlatformAccess])
 
@@ -45,12 +51,30 @@ _EXAMPLES = {
                  403: {"description": "the key's role may not send feedback"},
                  404: {"description": "a request_id was never served to that resident; nothing stored"},
                  413: {"description": "body over the size limit, or more than 1000 events"},
-                 422: {"description": "invalid event; the detail names the field"},
+                 422: {"description": "invalid event (a timestamp out of bounds, a service neither shown nor in "
+                                        "the catalogue, NUL or invalid Unicode in text); the detail names the field"},
                  503: {"description": "feedback store unavailable; nothing stored; retry after Retry-After"}})
 def post_feedback(body: Annotated[FeedbackBody, Body(openapi_examples=_EXAMPLES)], store: StoreDep,
-                  request: Request) -> FeedbackReceiptPublic:
-    """Store one event or a batch in one transaction; the 201 means every event is on disk."""
+                  request: Request, settings: SettingsDep) -> FeedbackReceiptPublic:
+    """Store one event or a batch in one transaction; the 201 means every event is on disk.
+
+    Events already stored (same request, service, event, timestamp, rating, channel and comment) are counted
+    as ``duplicates`` and not stored again, so a retry is safe when it sends the same timestamps."""
+    batch = isinstance(body, FeedbackBatch)
     events = body.events if isinstance(body, FeedbackBatch) else [body]
-    with one_writer(request):
-        stored = store.add_events(events)
-    return FeedbackReceiptPublic(stored=stored)
+    skew = timedelta(seconds=settings.feedback_clock_skew_seconds)
+    try:
+        with one_writer(request):
+            stored = store.add_events(events, skew=skew, services=_catalogue(request.app.state.holder))
+    except EventRejectedError as exc:
+        loc = ("body", "events", exc.index, exc.field) if batch else ("body", exc.field)
+        raise RequestValidationError([{"loc": loc, "msg": str(exc), "type": "value_error"}]) from exc
+    return FeedbackReceiptPublic(stored=stored, duplicates=len(events) - stored)
+
+
+def _catalogue(holder: ModelHolder) -> set[str]:
+    """Services of the serving models (empty while none serves: then only services a list showed pass)."""
+    if not holder.ready:
+        return set()
+    models = [holder.current, *([holder.challenger] if holder.challenger else [])]
+    return {service for model in models for service in model.catalog.ids}

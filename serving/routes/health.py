@@ -36,7 +36,10 @@ def ready(holder: HolderDep, request: Request, response: Response) -> ReadyPubli
     if not holder.ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         response.headers["Retry-After"] = str(request.app.state.settings.retry_after_seconds)
-        detail = "loading the model" if holder.loading else (holder.last_error or "no model loaded")
+        # the load error names the registry and its folders: the log has it, the open endpoint does not
+        detail = "loading the model" if holder.loading else (
+            f"the last load of alias {holder.settings.model_alias!r} failed; see the server log" if holder.last_error
+            else "no model loaded")
         return ReadyPublic(status="not ready", model_version=None, store=store,
                            detail=f"{detail}; {problem}" if problem else detail)
     return ReadyPublic(status="ready", model_version=holder.current.version, store=store, detail=problem)

@@ -18,9 +18,18 @@ import pandas as pd
 from fastapi import APIRouter, Body, HTTPException, Query, Request, status
 
 from serving.deps import AdminAccess, HolderDep, ready_store
+from serving.errors import request_id
 from serving.feedback_models import MODEL_VERSION, TIMEZONE, VARIANT, now_local
-from serving.model_holder import ModelLoadError, ReloadInProgressError, ServedModel
-from serving.schemas import ABPublic, ModelsPublic, ModelVersionPublic, ReloadIn, ServingPublic, VariantMetricsPublic
+from serving.model_holder import ModelHolder, ModelLoadError, ReloadInProgressError, ServedModel
+from serving.schemas import (
+    ABPublic,
+    ModelsPublic,
+    ModelVersionPublic,
+    QueryInt,
+    ReloadIn,
+    ServingPublic,
+    VariantMetricsPublic,
+)
 from serving.store import StoreUnavailableError
 from training.online_metrics import online_metrics
 
@@ -32,14 +41,16 @@ _AUTH = {401: {"description": "missing or unknown API key"}, 403: {"description"
 @router.get("", response_model=ModelsPublic, summary="Registered versions and the serving one",
             responses={**_AUTH, 503: {"description": "the model registry cannot be read"}})
 def list_models(holder: HolderDep, request: Request,
-                days: Annotated[int, Query(ge=1, le=366, description="window of the live metrics, days")] = 30,
+                days: Annotated[QueryInt, Query(ge=1, le=366, description="window of the live metrics, days")] = 30,
                 ) -> ModelsPublic:
     """Versions (newest first) with aliases, which serve (champion, A/B challenger), lists served / feedback
     events per version, and each version's live online metrics per variant over the last ``days``."""
     try:
         versions, aliases = holder.registry()
-    except Exception as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"the model registry cannot be read: {exc}") from exc
+    except Exception as exc:  # the cause names the registry's address: logged, not answered
+        logger.warning("request %s: the model registry cannot be read: %s", request_id(request), exc)
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the model registry cannot be read; the server "
+                            "log has the details under this request id") from exc
     served_lists, events, variants = _online(request, days)
     serving = holder.current if holder.ready else None
     by_version: dict[str, list[str]] = {}
@@ -64,7 +75,8 @@ def list_models(holder: HolderDep, request: Request,
              responses={**_AUTH, 400: {"description": "the body is not UTF-8 JSON"},
                         409: {"description": "the new bundle was rejected (the old one keeps serving), "
                                              "or another reload is running"}})
-def reload_model(holder: HolderDep, body: Annotated[ReloadIn | None, Body()] = None) -> ServingPublic:
+def reload_model(holder: HolderDep, request: Request,
+                 body: Annotated[ReloadIn | None, Body()] = None) -> ServingPublic:
     """Load, validate and precompute the new bundle, then swap it in atomically; in-flight requests finish on the
     old one. Takes as long as the precomputation (seconds per thousand residents) unless the version is cached.
     Without an alias, the champion is reloaded and, when A/B is on, the challenger too."""
@@ -73,10 +85,23 @@ def reload_model(holder: HolderDep, body: Annotated[ReloadIn | None, Body()] = N
         served = holder.load(body.alias) if body and body.alias else holder.load_all()
     except ReloadInProgressError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except ModelLoadError as exc:
-        kept = f"version {previous} keeps serving" if previous else "no model serves"
-        raise HTTPException(status.HTTP_409_CONFLICT, f"reload rejected, {kept}: {exc}") from exc
+    except ModelLoadError as exc:  # the cause names registry paths and temporary folders: logged, not answered
+        alias = body.alias if body and body.alias else holder.settings.model_alias
+        logger.warning("request %s: reload of alias %r rejected: %s", request_id(request), alias, exc)
+        raise HTTPException(status.HTTP_409_CONFLICT, _rejected(holder, alias, previous)) from exc
     return _serving(served)
+
+
+def _rejected(holder: ModelHolder, alias: str, previous: str | None) -> str:
+    """Why a reload was rejected, in words that name no path: which version failed, or that none holds the alias."""
+    kept = f"version {previous} keeps serving" if previous else "no model serves"
+    try:
+        version = holder.registry()[1].get(alias)
+    except Exception:  # the registry itself is out of reach; the log says so
+        version = None
+    what = (f"version {version} (alias {alias!r}) could not be loaded or validated" if version else
+            f"no version holds alias {alias!r}")
+    return f"reload rejected, {kept}: {what}; the server log has the details under this request id"
 
 
 def _serving(served: ServedModel) -> ServingPublic:

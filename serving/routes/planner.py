@@ -22,6 +22,7 @@ from serving.auth import HEADER, ApiKeys, Role, require
 from serving.deps import PlannerAccess, ServedModelDep
 from serving.feedback_models import MAX_ID
 from serving.planner.session import Sessions
+from serving.schemas import QueryText
 
 router = APIRouter(prefix="/planner", tags=["planner"])
 Level = Literal["community", "street", "district"]
@@ -126,7 +127,7 @@ def asset(name: str) -> Response:
                        404: {"description": "no unit with that id at that level"},
                        503: {"description": "no model loaded yet"}})
 def data(served: ServedModelDep, level: Annotated[Level, Query(description="community, street or district")],
-         unit_id: Annotated[str, Query(alias="id", min_length=1, max_length=MAX_ID)]) -> PlannerDataPublic:
+         unit_id: Annotated[QueryText, Query(alias="id", min_length=1, max_length=MAX_ID)]) -> PlannerDataPublic:
     """Use, mean rating, demand and unmet demand per persona and category; active residents per month."""
     profile = served.bundle.profile
     report = profile.reports

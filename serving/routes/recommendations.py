@@ -25,6 +25,8 @@ from serving.feedback_models import MAX_ID, ServedItem, ServedList, to_local
 from serving.model_holder import ModelHolder, ServedModel, UnknownResidentError
 from serving.ranked import Pick
 from serving.schemas import (
+    QueryInt,
+    QueryText,
     RecommendationBatchIn,
     RecommendationBatchPublic,
     RecommendationListPublic,
@@ -39,7 +41,8 @@ router = APIRouter(prefix="/recommendations", tags=["recommendations"], dependen
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     401: {"description": "missing or unknown API key"}, 403: {"description": "the key's role may not recommend"},
-    404: {"description": "unknown resident (send a profile with POST /recommendations for cold start)"},
+    404: {"description": "unknown resident (send a profile with POST /recommendations for cold start), or unknown "
+                         "community"},
     422: {"description": "invalid parameter, named in the detail"},
     503: {"description": "no model loaded yet (Retry-After)"},
 }
@@ -51,15 +54,16 @@ _LOGGED = {LOGGED_HEADER: {"description": "false when the list could not be logg
 @router.get("/{resident_id}", response_model=RecommendationListPublic, summary="Ranked services for one resident",
             responses={**_ERRORS, 200: {"headers": _LOGGED}})
 def recommend_one(
-    resident_id: Annotated[str, Path(min_length=1, max_length=MAX_ID, description="pseudonymous resident id")],
+    resident_id: Annotated[QueryText, Path(min_length=1, max_length=MAX_ID, description="pseudonymous resident id")],
     served: ServedModelDep, holder: HolderDep, request: Request, response: Response,
-    k: Annotated[int, Query(ge=1, le=50, description="list length")] = 10,
+    k: Annotated[QueryInt, Query(ge=1, le=50, description="list length (digits only)")] = 10,
     channel: Annotated[Literal["online", "offline"] | None, Query(description="only services usable so")] = None,
-    community: Annotated[str | None, Query(min_length=1, max_length=MAX_ID,
-                                           description="only services offered in this community")] = None,
+    community: Annotated[QueryText | None, Query(min_length=1, max_length=MAX_ID,
+                                                 description="only services offered in this (known) community")] = None,
     time: Annotated[datetime | None, Query(description="only services open then (ISO 8601)")] = None,
 ) -> RecommendationListPublic:
     """A resident's top-``k`` services with scores and explanations (English and Chinese)."""
+    _check_community(served, community)
     context = RequestContext(channel, community, to_local(time) if time else None)
     lists = _lists(holder, served, [resident_id], k, context, {}, _exploration(request))
     response.headers[LOGGED_HEADER] = _log(request, lists)
@@ -72,6 +76,7 @@ def recommend_many(body: RecommendationBatchIn, served: ServedModelDep, holder: 
                    response: Response) -> RecommendationBatchPublic:
     """Lists for up to 100 residents; residents the model has not seen are ranked from their ``profiles``."""
     _check_unique(body)
+    _check_community(served, body.community)
     context = RequestContext(body.channel, body.community, to_local(body.time) if body.time else None)
     profiles = {p.resident_id: p for p in body.profiles}
     lists = _lists(holder, served, body.residents, body.k, context, profiles, _exploration(request))
@@ -150,6 +155,19 @@ def _log(request: Request, lists: list[Answer]) -> str:
         logger.warning("served %d list(s) without logging them: the served-list log's backlog is full", len(served))
         return "false"
     return "true" if outcome == "written" else "queued"
+
+
+def _check_community(served: ServedModel, community: str | None) -> None:
+    """404 for a community the serving model knows neither from its residents nor from its services' scopes."""
+    if community is None:
+        return
+    if community in set(served.bundle.profile.reports.level("community").index.astype(str)):
+        return
+    if any(scope is not None and community in scope for scope in served.catalog.scope):
+        return
+    raise HTTPException(status.HTTP_404_NOT_FOUND,
+                        f"unknown community {community!r} for model version {served.version}; leave `community` out "
+                        "to recommend without it")
 
 
 def _check_unique(body: RecommendationBatchIn) -> None:

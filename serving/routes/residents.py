@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Path, status
 
 from serving.deps import PlatformAccess, ServedModelDep
 from serving.feedback_models import MAX_ID
-from serving.schemas import PersonaPublic, ResidentPersonaPublic
+from serving.schemas import PersonaPublic, QueryText, ResidentPersonaPublic
 
 router = APIRouter(prefix="/residents", tags=["residents"], dependencies=[PlatformAccess])
 
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/residents", tags=["residents"], dependencies=[Platfo
                        403: {"description": "the key's role may not read one resident's data"},
                        404: {"description": "unknown resident"}, 503: {"description": "no model loaded yet"}})
 def resident_persona(
-    resident_id: Annotated[str, Path(min_length=1, max_length=MAX_ID, description="pseudonymous resident id")],
+    resident_id: Annotated[QueryText, Path(min_length=1, max_length=MAX_ID, description="pseudonymous resident id")],
     served: ServedModelDep,
 ) -> ResidentPersonaPublic:
     """Persona tags (each with the rule that gave it) and the learned segment, as of the model's cut-off."""

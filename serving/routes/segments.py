@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from features.columns import Columns as C
 from serving.deps import PlannerAccess, ServedModelDep
 from serving.feedback_models import MAX_ID
-from serving.schemas import SegmentListPublic, SegmentUnitPublic
+from serving.schemas import QueryText, SegmentListPublic, SegmentUnitPublic
 
 router = APIRouter(prefix="/segments", tags=["segments"], dependencies=[PlannerAccess])
 Level = Literal["community", "street", "district"]
@@ -33,7 +33,7 @@ _COLUMNS: dict[str, tuple[str, str, str | None, str | None]] = {
 def segments(
     served: ServedModelDep,
     level: Annotated[Level, Query(description="community, street or district")] = "district",
-    unit_id: Annotated[str | None, Query(alias="id", min_length=1, max_length=MAX_ID,
+    unit_id: Annotated[QueryText | None, Query(alias="id", min_length=1, max_length=MAX_ID,
                                          description="only this unit of the level")] = None,
 ) -> SegmentListPublic:
     """Personas, segments and top service categories per unit, as of the serving model's cut-off."""

@@ -36,7 +36,7 @@ def _event(served: dict[str, Any], **changes: object) -> dict[str, object]:
 
 def test_one_event_is_stored_before_201(client: TestClient, store: FeedbackStore, served: dict[str, Any]) -> None:
     response = client.post("/feedback", json=_event(served, channel="online"), headers=PLATFORM)
-    assert response.status_code == 201 and response.json() == {"stored": 1}
+    assert response.status_code == 201 and response.json() == {"stored": 1, "duplicates": 0}
     events = store.events()
     assert len(events) == 1 and events["request_id"].iloc[0] == served["request_id"]
     assert events["model_version"].iloc[0] == "1"
@@ -46,7 +46,7 @@ def test_a_batch_is_stored_whole(client: TestClient, store: FeedbackStore, serve
     batch = [_event(served, event=e) for e in ("impression", "view", "click", "book", "use")]
     batch.append(_event(served, event="rate", rating=4, comment="很方便，步行五分钟"))
     response = client.post("/feedback", json={"events": batch}, headers=PLATFORM)
-    assert response.status_code == 201 and response.json() == {"stored": 6}
+    assert response.status_code == 201 and response.json() == {"stored": 6, "duplicates": 0}
     assert store.count_events() == 6
     assert store.events()["comment"].dropna().tolist() == ["很方便，步行五分钟"]
 
@@ -134,7 +134,7 @@ def test_feedback_through_the_api_on_postgresql(settings: ServingSettings, holde
             lists = served.json()["data"]
             batch = [_event(x, event="view") for x in lists] + [_event(lists[0], event="rate", rating=5)]
             response = client.post("/feedback", json={"events": batch}, headers=PLATFORM)
-            assert response.status_code == 201 and response.json() == {"stored": 3}
+            assert response.status_code == 201 and response.json() == {"stored": 3, "duplicates": 0}
         reopened = FeedbackStore(POSTGRES_URL, schema=schema)
         assert reopened.count_events() == 3
         assert set(reopened.served()["request_id"]) == {x["request_id"] for x in lists}

@@ -58,7 +58,9 @@ def start_server(folder: Path, keys: dict[str, str], tracking_uri: str, model_na
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "MLFLOW_DISABLE_TELEMETRY": "true",
            "LINLI_DATA_DIR": str(folder), "LINLI_MLFLOW_TRACKING_URI": tracking_uri, "LINLI_MODEL_NAME": model_name,
            "LINLI_API_KEYS": ",".join(f"{role}:{key}" for role, key in keys.items()),
-           "LINLI_DATABASE_URL": store_url, "LINLI_PRECOMPUTE_WORKERS": "1"}
+           "LINLI_DATABASE_URL": store_url, "LINLI_PRECOMPUTE_WORKERS": "1",
+           # simulated residents answer on the simulated clock (the data's days), not the server's
+           "LINLI_FEEDBACK_CLOCK_SKEW_SECONDS": str(10 * 366 * 24 * 3600)}
     env.pop("LINLI_API_KEYS_FILE", None)
     log = folder / f"server-{port}.log"
     with log.open("wb") as out:

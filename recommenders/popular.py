@@ -2,8 +2,8 @@
 
 :class:`PopularRecommender` is popularity as strong as it can honestly be: recent interest counts more (a window
 or a half-life, chosen with ``recency="auto"`` on the last weeks of the training history, see
-:mod:`recommenders.recency`), and a service the resident already consumed is not proposed again unless the
-data say it is repeatable (``one_off`` set to false). :class:`PopularCountRecommender` (``popular_count``) is
+:mod:`recommenders.recency`), and a service the resident already consumed is not proposed again when residents
+do not come back to it (the shared repeat policy of every generator, :mod:`recommenders.repeat`). :class:`PopularCountRecommender` (``popular_count``) is
 the plain all-time count that every resident gets alike, kept as a reference.
 """
 
@@ -37,9 +37,10 @@ class PopularConfig(RecommenderConfig):
         Window length or half-life in days (for ``window`` and ``half_life``).
     validation_weeks : int
         Length of the validation window ``auto`` chooses on (cut from the end of the training history).
-    seen : {"unless_repeatable", "keep"}
-        ``unless_repeatable``: a service the resident booked, used or rated is not recommended again unless its
-        ``one_off`` flag is false; ``keep``: the same list for everyone.
+    seen : {"keep", "unless_repeatable"}
+        ``keep`` (default): what comes back is decided by the shared repeat policy (``repeat``, learned from the
+        data by default); ``unless_repeatable`` is stricter: a service the resident booked, used or rated is not
+        recommended again unless its ``one_off`` flag is false.
     half_life_days : float or None
         Same as ``recency="half_life"`` with ``recency_days=half_life_days`` (kept for older configs).
     """
@@ -47,7 +48,7 @@ class PopularConfig(RecommenderConfig):
     recency: Literal["auto", "all", "window", "half_life"] = "auto"
     recency_days: float | None = Field(None, gt=0)
     validation_weeks: int = Field(4, ge=1)
-    seen: SeenPolicy = "unless_repeatable"
+    seen: SeenPolicy = "keep"
     half_life_days: float | None = Field(None, gt=0)
 
     @model_validator(mode="after")

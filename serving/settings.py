@@ -39,7 +39,8 @@ class ServingSettings(BaseSettings):
         the docs. ``/openapi.json`` is always served (it holds no data).
     feedback_clock_skew_seconds : int
         How far a feedback event's ``timestamp`` may lie after the server's clock, or before the list it
-        answers was served, to allow for clients' clocks; beyond that the event is refused with 422.
+        answers was served, to allow for clients' clocks; beyond that the event is refused with 422. A replay of
+        past days (``linli simulate``, whose residents live on a simulated clock) sets it wide.
     max_body_bytes : int
         Largest request body accepted; larger ones get 413.
     retry_after_seconds : int
@@ -93,7 +94,7 @@ class ServingSettings(BaseSettings):
     api_keys: SecretStr | None = None
     api_keys_file: Path | None = None
     api_docs: bool = False
-    feedback_clock_skew_seconds: int = Field(300, ge=0, le=24 * 3600)
+    feedback_clock_skew_seconds: int = Field(300, ge=0, le=100 * 366 * 24 * 3600)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     retry_after_seconds: int = Field(5, ge=1)
     served_log_durable: bool = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from pathlib import Path
 
@@ -93,5 +94,9 @@ def test_postgresql_database_loads(community: SyntheticCommunity, dataset: Datas
 
 
 def test_database_without_tables_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="no such database file"):
+        load(f"sqlite:///{tmp_path / 'missing.db'}")
+    assert not (tmp_path / "missing.db").exists(), "reading a source never creates an empty database"
+    sqlite3.connect(tmp_path / "empty.db").close()
     with pytest.raises(SourceError, match="no table 'communities'"):
         load(f"sqlite:///{tmp_path / 'empty.db'}")

@@ -48,6 +48,8 @@ def test_the_families_are_registered() -> None:
     assert REGISTRY["service_popularity_<days>"].columns == tuple(WINDOWS)
     assert REGISTRY["genre_<stat>"].columns == ("genre_affinity", "genre_lift")
     assert {REGISTRY[name].entity for name in CROSS} == {"cross"}
+    default = FeatureSet.default()  # chosen on MovieLens-100K validation windows (docs/models.md)
+    assert set(SERVICE) <= set(default.service) and set(CROSS) <= set(default.cross)
 
 
 def test_popularity_over_the_last_weeks(films: FeaturePipeline) -> None:

@@ -8,7 +8,7 @@ a service without a requirement matches everyone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -18,6 +18,7 @@ from features.columns import LIST_SEPARATOR, Vocab
 from features.columns import Columns as C
 from features.feature_registry import EventArrays, register, sorted_distinct
 from features.repeat_features import occasion_keys
+from features.side_families import SideTables
 
 _NS_PER_DAY = 86_400_000_000_000
 _IMPRESSION = Vocab.EVENTS.index("impression")
@@ -79,6 +80,8 @@ class CrossTables:
     #: Consumption occasions, see :func:`features.repeat_features.occasion_keys` (pair key ``resident *
     #: n_services + service``).
     occasion_keys: np.ndarray
+    #: Genre taste and release-year habit for the side families (:mod:`features.side_families`).
+    side: SideTables = field(default_factory=SideTables)
 
     @classmethod
     def fit(cls, events: EventArrays, services: pd.DataFrame, resident_community: np.ndarray,
@@ -115,6 +118,7 @@ class CrossTables:
             accessible=_floats(services[C.ACCESSIBLE]),
             occasion_keys=occasion_keys(events.resident * n_services + events.service, events.event,
                                         events.timestamp),
+            side=SideTables.fit(events, services, len(resident_community)),
         )
 
 

@@ -24,14 +24,14 @@ import numpy as np
 import pandas as pd
 
 from features.columns import Vocab
+from features.event_weights import policy_weights
 
 Entity = Literal["resident", "service", "cross"]
 ENTITIES: tuple[Entity, ...] = ("resident", "service", "cross")
 
-#: Strength of each event as a signal of interest, used when no feature set says otherwise.
-DEFAULT_EVENT_STRENGTH: dict[str, float] = {
-    "impression": 0.1, "view": 0.5, "click": 1.0, "book": 2.0, "use": 3.0, "rate": 3.0,
-}
+#: Strength of each event as a signal of interest, used when no feature set says otherwise: the
+#: ``features`` policy of :data:`features.event_weights.EVENT_WEIGHTS` (impressions count as exposure).
+DEFAULT_EVENT_STRENGTH: dict[str, float] = policy_weights("features")
 DEFAULT_FEATURE_SET = Path(__file__).parent / "feature_sets" / "default.toml"
 _BUILTIN_MODULES = ("features.resident_features", "features.service_features", "features.cross_features",
                     "features.repeat_features", "features.side_families")

@@ -10,22 +10,29 @@ from pydantic import BaseModel, ConfigDict, Field
 from features.columns import Columns as C
 from features.columns import Vocab
 from features.dataset import Dataset
+from features.event_weights import policy_weights
+
+_DEFAULTS = policy_weights("interactions")
 
 
 class EventWeights(BaseModel):
     """Confidence that an event shows interest. Ratings scale a ``rate`` event:
     weight × (rating − rating_pivot) / (5 − rating_pivot); with the default pivot 2 that is
     weight × (rating − 2) / 3, so a 1-star rating counts against the service. Pivot 0 makes every rating a
-    positive signal growing with the stars (public rating data sets, where any rating is an interaction)."""
+    positive signal growing with the stars (public rating data sets, where any rating is an interaction).
+
+    The defaults are the ``interactions`` policy of :data:`features.event_weights.EVENT_WEIGHTS`:
+    collaborative filtering learns only from actions, so an impression weighs 0 (the feature pipeline's
+    ``features`` policy counts it as exposure, 0.1)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    impression: float = 0.0
-    view: float = 0.5
-    click: float = 1.0
-    book: float = 2.0
-    use: float = 3.0
-    rate: float = 3.0
+    impression: float = _DEFAULTS["impression"]
+    view: float = _DEFAULTS["view"]
+    click: float = _DEFAULTS["click"]
+    book: float = _DEFAULTS["book"]
+    use: float = _DEFAULTS["use"]
+    rate: float = _DEFAULTS["rate"]
     rating_pivot: float = Field(2.0, ge=0.0, lt=5.0)
 
     def by_event(self) -> np.ndarray:

@@ -15,6 +15,17 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 
 from features.columns import Columns as C
 
+# Column names of the feedback tables beyond features.Columns (and recommenders.SCORE); one home for them.
+from features.feedback_columns import (  # noqa: F401  (re-exported: serving's modules import them from here)
+    MODEL_VERSION,
+    POSITION,
+    PROPENSITY,
+    RECEIVED_AT,
+    REQUEST_ID,
+    SERVED_AT,
+    VARIANT,
+)
+
 #: Time zone of every timestamp Linli stores (the data contract's local time).
 TIMEZONE: Final = ZoneInfo("Asia/Shanghai")
 #: Most events one feedback batch may carry.
@@ -26,14 +37,6 @@ MAX_ID: Final = 64
 #: Most services one served list may hold.
 MAX_SERVED_ITEMS: Final = 1000
 
-# Column names of the feedback tables beyond features.Columns (and recommenders.SCORE).
-REQUEST_ID: Final = "request_id"
-MODEL_VERSION: Final = "model_version"
-VARIANT: Final = "variant"
-POSITION: Final = "position"
-PROPENSITY: Final = "propensity"
-SERVED_AT: Final = "served_at"
-RECEIVED_AT: Final = "received_at"
 
 #: The event names of :data:`features.Vocab.EVENTS`, weakest to strongest (a test keeps them equal).
 EventName = Literal["impression", "view", "click", "book", "use", "rate"]

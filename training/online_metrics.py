@@ -35,15 +35,15 @@ import numpy as np
 import pandas as pd
 
 from features.columns import Columns as C
+from features.feedback_columns import (  # noqa: F401  (re-exported: training's modules import them from here)
+    MODEL_VERSION,
+    POSITION,
+    PROPENSITY,
+    REQUEST_ID,
+    SERVED_AT,
+    VARIANT,
+)
 
-# Column names of the feedback store's frames (the same strings as serving.feedback_models; training must not
-# import serving, and a test keeps them equal).
-REQUEST_ID: Final = "request_id"
-MODEL_VERSION: Final = "model_version"
-VARIANT: Final = "variant"
-SERVED_AT: Final = "served_at"
-POSITION: Final = "position"
-PROPENSITY: Final = "propensity"
 PERSONA: Final = "persona"
 #: Time zone of the store's naive timestamps (the data contract's local time).
 TIMEZONE: Final = ZoneInfo("Asia/Shanghai")

@@ -11,11 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import serving.feedback_models as fm
 from features import Columns as C
 from serving.feedback_models import FeedbackEvent, ServedItem, ServedList
 from serving.store import FeedbackStore
-from training import online_metrics as om
 from training.online_metrics import OnlineMetricsError, label_impressions, online_metrics, ratio_ci
 
 DAY = datetime(2026, 11, 2, 9, 0)
@@ -54,11 +52,6 @@ def store(tmp_path: Path) -> FeedbackStore:
         _event("c1", "R3", "S6", "click"),
     ])
     return opened
-
-
-def test_column_names_match_the_feedback_store() -> None:
-    for name in ("REQUEST_ID", "MODEL_VERSION", "VARIANT", "SERVED_AT", "POSITION"):
-        assert getattr(om, name) == getattr(fm, name)
 
 
 def test_metrics_per_version_follow_the_documented_definitions(store: FeedbackStore) -> None:

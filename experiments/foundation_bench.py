@@ -54,7 +54,10 @@ def format_table(report: dict[str, object]) -> str:
     """A Markdown table of a :func:`run` report (seconds per stage, total, peak RSS)."""
     head = "| residents | interactions | " + " | ".join(STAGES) + " | total s | peak RSS MiB |"
     lines = [head, "|" + "---|" * (len(STAGES) + 4)]
-    for row in report["results"]:  # type: ignore[union-attr]
+    rows = report["results"]
+    if not isinstance(rows, list):
+        raise TypeError(f"report['results'] is not a list: {rows!r}")
+    for row in rows:
         cells = [f"{row['residents']:,}", f"{row['interactions']:,}"]
         cells += [f"{row['stages'][s]['seconds']:.1f}" for s in STAGES]
         cells += [f"{row['total_seconds']:.1f}", f"{row['peak_rss_mib']:,.0f}"]

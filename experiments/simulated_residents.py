@@ -156,14 +156,14 @@ class SimulatedResidents:
         for event, _fixed, seconds in FUNNEL[1:]:
             reach &= self.rng.random(n) < step_probability(event, true)
             stamp += (seconds + self.rng.integers(0, 30, n)) * _SECOND
-            rows += [(i, event, int(stamp[i]), None) for i in np.flatnonzero(reach)]
+            rows += [(int(i), event, int(stamp[i]), None) for i in np.flatnonzero(reach)]
         used = reach & (self.rng.random(n) < USE_AFTER_BOOK)
         use_time = stamp + self.rng.integers(1800, 4 * 3600, n) * _SECOND
-        rows += [(i, "use", int(use_time[i]), None) for i in np.flatnonzero(used)]
+        rows += [(int(i), "use", int(use_time[i]), None) for i in np.flatnonzero(used)]
         rated = used & (self.rng.random(n) < RATE_ONLINE)
         stars = star_ratings(true, self.rng.normal(0, RATING_NOISE, n))
         rate_time = use_time + self.rng.integers(600, 7200, n) * _SECOND
-        rows += [(i, "rate", int(rate_time[i]), float(stars[i])) for i in np.flatnonzero(rated)]
+        rows += [(int(i), "rate", int(rate_time[i]), float(stars[i])) for i in np.flatnonzero(rated)]
         return [{"request_id": request_id, "resident_id": resident_id, "service_id": service_ids[i], "event": event,
                  "timestamp": pd.Timestamp(min(t, day_end)).isoformat(), "channel": "online",
                  **({"rating": rating} if rating is not None else {})}

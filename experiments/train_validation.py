@@ -41,7 +41,7 @@ def variant_config(base: HybridConfig, fields: dict[str, Any]) -> HybridConfig:
     return HybridConfig.model_validate(base.model_dump() | update)
 
 
-def score(window: EvaluationWindow, model: HybridRecommender) -> dict[str, float]:
+def score(window: EvaluationWindow, model: HybridRecommender) -> dict[str, float | list[float]]:
     """NDCG@k, worst / best persona NDCG@k (with its bootstrap interval) and distinct categories per list of
     ``model`` on ``window``."""
     lists = model.recommend(window.residents, window.k)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ from features.service_features import ServiceContext
 from features.validation import coerce_table
 
 _NS_PER_DAY = 86_400_000_000_000
-IdsLike = Sequence[str] | pd.Series | pd.Index | np.ndarray
+IdsLike: TypeAlias = Sequence[str] | pd.Series | pd.Index | np.ndarray
 
 
 class FeaturesNotFittedError(ValueError, AttributeError):

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NotRequired, TypedDict
 
 import pandas as pd
 
@@ -15,7 +16,7 @@ from features.dataset import Dataset
 from profiling.community_types import COMMUNITY_TYPES, type_communities
 from profiling.config import ProfilingConfig, load_config
 from profiling.features import profiling_features
-from profiling.recovery import recovery_scores
+from profiling.recovery import RecoveryDict, recovery_scores
 from profiling.reports import SegmentReport, build_reports
 from profiling.rules import PersonaRules, PersonaTags
 from profiling.segments import SegmentModel
@@ -123,7 +124,27 @@ def profile_features(
     return ResidentProfile(features, personas, model.labels_, model, types, reports, config, cutoff)
 
 
-def summary(profile: ResidentProfile, truth: pd.DataFrame | None = None) -> dict[str, object]:
+class SegmentDescription(TypedDict):
+    """One segment of :class:`ProfileSummary`: its id, size and bilingual description."""
+
+    segment: int
+    residents: int
+    zh: str
+    en: str
+
+
+class ProfileSummary(TypedDict):
+    """The JSON summary of a profiling run (see :func:`summary`)."""
+
+    residents: int
+    personas: dict[str, int]
+    segments: int
+    segment_descriptions: list[SegmentDescription]
+    community_types: dict[str, int]
+    recovery: NotRequired[RecoveryDict]
+
+
+def summary(profile: ResidentProfile, truth: pd.DataFrame | None = None) -> ProfileSummary:
     """The JSON-ready summary that ``linli profile --json`` prints.
 
     Parameters
@@ -141,7 +162,7 @@ def summary(profile: ResidentProfile, truth: pd.DataFrame | None = None) -> dict
     """
     descriptions = profile.segment_model.descriptions_
     counts = profile.community_types["community_type"].value_counts()
-    out: dict[str, object] = {
+    out: ProfileSummary = {
         "residents": len(profile.features),
         "personas": {p: int(profile.personas.tags[p].sum()) for p in Vocab.PERSONAS},
         "segments": int(profile.segment_model.n_segments_),

@@ -7,6 +7,7 @@ the macro F1 over all personas; segments are scored with the adjusted Rand index
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,14 @@ PRIMARY_TYPE = "primary_type"
 
 class TruthMismatchError(ValueError):
     """The ground-truth table does not cover the profiled residents or lacks a needed column."""
+
+
+class RecoveryDict(TypedDict):
+    """JSON form of :class:`Recovery`."""
+
+    macro_f1: float
+    per_persona_f1: dict[str, float]
+    segment_ari: float | None
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,7 @@ class Recovery:
     per_persona_f1: dict[str, float]
     segment_ari: float | None
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> RecoveryDict:
         """JSON-ready dict with ``macro_f1``, ``per_persona_f1`` and ``segment_ari``."""
         return {"macro_f1": self.macro_f1, "per_persona_f1": dict(self.per_persona_f1),
                 "segment_ari": self.segment_ari}

@@ -112,7 +112,7 @@ class SegmentModel:
         self.n_segments_ = k + (self.inactive_segment_ is not None)
         self.labels_ = pd.Series(labels, index=features.index, name="segment")
         centres = np.zeros((k, z.shape[1]))
-        if k:
+        if self._kmeans is not None:  # k > 0
             centres[self._relabel] = self._kmeans.cluster_centers_
         self.centres_ = centres
         self.descriptions_ = self._describe(centres, np.bincount(labels, minlength=self.n_segments_), cfg)
@@ -126,7 +126,7 @@ class SegmentModel:
         matrix, active = self._matrix(features, cfg)
         k = len(self.centres_)
         labels = np.full(len(features), k, dtype=int)
-        if k and active.any():
+        if self._kmeans is not None and active.any():  # fitted with k > 0 segments
             with threadpool_limits(limits=1, user_api="openmp"):
                 raw = self._kmeans.predict((matrix[active] - self.mean_) / self.scale_)
             labels[active] = self._relabel[raw]

@@ -91,15 +91,15 @@ class Explainer:
         en: list[str] = []
         zh: list[str] = []
         for i, row_reasons in enumerate(reasons):
-            factors: list[tuple[str, str]] = []
+            key_factors: list[tuple[str, str]] = []
             for j, is_positive in zip(top[i], positive[i], strict=True):
-                if is_positive and labels[j] not in factors:
-                    factors.append(labels[j])
-            factors = factors[:2]
-            en.append("; ".join([r[0] for r in row_reasons] + ([f"key factors: {', '.join(f[0] for f in factors)}"]
-                                                                if factors else [])))
-            zh.append("；".join([r[1] for r in row_reasons] + ([f"主要依据：{'、'.join(f[1] for f in factors)}"]
-                                                              if factors else [])))
+                if is_positive and labels[j] not in key_factors:
+                    key_factors.append(labels[j])
+            key_factors = key_factors[:2]
+            en.append("; ".join([r[0] for r in row_reasons] + ([f"key factors: {', '.join(f[0] for f in key_factors)}"]
+                                                                if key_factors else [])))
+            zh.append("；".join([r[1] for r in row_reasons] + ([f"主要依据：{'、'.join(f[1] for f in key_factors)}"]
+                                                              if key_factors else [])))
         return pd.DataFrame({"en": en, "zh": zh}, index=features.index)
 
 

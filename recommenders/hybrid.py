@@ -19,7 +19,7 @@ from pydantic import Field
 
 from features.columns import Columns as C
 from features.dataset import Dataset
-from features.feature_registry import FeatureSet
+from features.feature_registry import Entity, FeatureSet
 from features.pipeline import FeaturePipeline
 from recommenders.base import RANK, SCORE, Recommender, RecommenderConfig
 from recommenders.candidates import candidate_mask, candidate_rows, resident_table
@@ -35,12 +35,16 @@ from recommenders.rules import RULE_CROSS_FEATURES, RULE_RESIDENT_FEATURES, Rule
 _LABEL = {"click": 1, "book": 2, "use": 3}
 
 
+def _default_generators() -> dict[str, dict[str, Any]]:
+    """Generators of a default :class:`HybridConfig`, each with its default parameters."""
+    return {"popular": {}, "persona_popular": {}, "als": {}, "bpr": {}, "item_knn": {}, "ease": {},
+            "personal_frequency": {}}
+
+
 class HybridConfig(RecommenderConfig):
     """Configuration of the hybrid (all parts; a model is rebuilt from it)."""
 
-    generators: dict[str, dict[str, Any]] = Field(default_factory=lambda: {
-        "popular": {}, "persona_popular": {}, "als": {}, "bpr": {}, "item_knn": {}, "ease": {},
-        "personal_frequency": {}})
+    generators: dict[str, dict[str, Any]] = Field(default_factory=_default_generators)
     candidates_per_generator: int = Field(10, ge=1)
     label_weeks: int = Field(3, ge=1)
     #: Consecutive label windows of ``label_weeks`` the ranker trains on, newest first: window ``i`` labels the
@@ -65,7 +69,9 @@ class HybridConfig(RecommenderConfig):
 
 def _with_rule_features(feature_set: FeatureSet) -> FeatureSet:
     config = feature_set.to_dict()
-    for entity, extra in (("cross", RULE_CROSS_FEATURES), ("resident", RULE_RESIDENT_FEATURES)):
+    rule_features: tuple[tuple[Entity, tuple[str, ...]], ...] = (
+        ("cross", RULE_CROSS_FEATURES), ("resident", RULE_RESIDENT_FEATURES))
+    for entity, extra in rule_features:
         names = config[entity]["features"]
         names += [f for f in extra if f not in names and f not in feature_set.columns(entity)]
     return FeatureSet.from_dict(config, name=feature_set.name)
@@ -174,6 +180,8 @@ class HybridRecommender(Recommender):
             if known.any():
                 matrix[known] = model.score_matrix(internal[known])
             if (~known).any():
+                if ids is None:
+                    raise ValueError("scoring residents unknown to the model needs their ids")
                 matrix[~known] = _cold_start_scores(model, profile_rows, ids[~known])
             scores[name] = matrix
         return scores

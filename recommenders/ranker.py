@@ -127,13 +127,14 @@ class LambdaRanker:
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         """Ranking score of every row (higher is better)."""
         model = self._check()
-        return model.booster_.predict(self._matrix(features), num_iteration=self.best_iteration_)
+        # dense input: LightGBM returns an ndarray (its annotation also allows sparse and list outputs)
+        return np.asarray(model.booster_.predict(self._matrix(features), num_iteration=self.best_iteration_))
 
     def contributions(self, features: pd.DataFrame) -> pd.DataFrame:
         """Per-row feature contributions (SHAP values from LightGBM), one column per feature."""
         model = self._check()
-        values = model.booster_.predict(self._matrix(features), num_iteration=self.best_iteration_,
-                                        pred_contrib=True)
+        values = np.asarray(model.booster_.predict(self._matrix(features), num_iteration=self.best_iteration_,
+                                                   pred_contrib=True))
         return pd.DataFrame(values[:, :-1], columns=self.feature_names_, index=features.index)
 
     def feature_importance(self) -> pd.Series:

@@ -91,7 +91,10 @@ class SideFeatures:
         self.keys_ = svc[order] * 1e6 + (days[order] - days.min() if len(days) else days[order])
         self.day0_ = float(days.min()) if len(days) else 0.0
         self.all_days_ = np.sort(days)
-        self.activity_, self.day_share_ = _day_profiles(res, svc, days, n, m) if self.time_kernel else (None, None)
+        self.activity_: np.ndarray | None = None
+        self.day_share_: np.ndarray | None = None
+        if self.time_kernel:
+            self.activity_, self.day_share_ = _day_profiles(res, svc, days, n, m)
         self.age_ = _age(residents, days)
         self.codes_ = _codes(residents)
         return self
@@ -130,7 +133,7 @@ class SideFeatures:
         middle, middle_lift = self._window_share(s, self.resident_median_[r] - MIDDLE_WINDOW_DAYS / 2,
                                                  self.resident_median_[r] + MIDDLE_WINDOW_DAYS / 2)
         out |= {"active_share": span, "active_lift": span_lift, "middle_share": middle, "middle_lift": middle_lift}
-        if self.activity_ is not None:
+        if self.activity_ is not None and self.day_share_ is not None:  # both set when time_kernel
             unique, inverse = np.unique(r, return_inverse=True)
             when = (self.activity_[unique] @ self.day_share_.T)[inverse, s]
             out |= {"time_popularity": when, "time_lift": when / np.maximum(self.service_share_[s], 1e-9)}

@@ -48,6 +48,11 @@ class TrainingRows(NamedTuple):
     candidate_recall: float
 
 
+def _default_generators() -> dict[str, dict[str, Any]]:
+    """Candidate generators of a default :class:`SideHybridConfig`, each with its default parameters."""
+    return {"als": {}, "ease": {}, "popular": {}}
+
+
 class SideHybridConfig(BaseModel):
     """Configuration of :class:`SideHybrid`.
 
@@ -70,7 +75,7 @@ class SideHybridConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    generators: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"als": {}, "ease": {}, "popular": {}})
+    generators: dict[str, dict[str, Any]] = Field(default_factory=_default_generators)
     candidates_per_generator: int = Field(50, ge=1)
     side_features: bool = True
     time_kernel: bool = False

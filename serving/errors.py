@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any, Final
 
 from fastapi import FastAPI, Request, status
@@ -104,7 +104,7 @@ def error_body(request: Request, detail: object) -> dict[str, object]:
     return {"detail": detail, "request_id": request_id(request)}
 
 
-def answer(request: Request, code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def answer(request: Request, code: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
     """An error answer with a short, safe message."""
     return JSONResponse(error_body(request, safe_text(message, MESSAGE)), status_code=code, headers=headers)
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from serving.feedback_models import MAX_ID, Identifier, storable_text
 
@@ -33,7 +34,7 @@ MAX_BATCH_RESIDENTS = 100
 _OUT = ConfigDict(extra="forbid")
 
 
-def _examples(*examples: dict[str, object]) -> ConfigDict:
+def _examples(*examples: JsonDict) -> ConfigDict:
     return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
 
 
@@ -53,7 +54,7 @@ class RecommendationPublic(BaseModel):
     explanation_zh: str
 
 
-_LIST_EXAMPLE = {
+_LIST_EXAMPLE: JsonDict = {
     "request_id": "0b6f3a52-8d0e-4a57-9c53-4b8f2f6f9a11", "resident_id": "R0000001", "model_version": "3",
     "variant": "champion", "cold_start": False, "count": 1,
     "data": [{"rank": 1, "service_id": "SV024", "category": "childcare", "name_zh": "儿童托管", "name_en": "Child care",
@@ -84,13 +85,17 @@ class RecommendationBatchPublic(BaseModel):
     count: int
 
 
+#: The example cold-start profile of the API docs (a resident the model has not seen).
+_PROFILE_EXAMPLE: JsonDict = {"resident_id": "NEW-001", "community_id": "C0003", "birth_year": 1952,
+                              "household_size": 2, "children_under_18": 0, "employment": "retired",
+                              "residency": "registered", "accessibility_needs": "mobility",
+                              "preferred_channel": "offline"}
+
+
 class ResidentProfileIn(BaseModel):
     """A raw residents-table row (the data contract) of a resident the model has not seen yet."""
 
-    model_config = _examples({"resident_id": "NEW-001", "community_id": "C0003", "birth_year": 1952,
-                              "household_size": 2, "children_under_18": 0, "employment": "retired",
-                              "residency": "registered", "accessibility_needs": "mobility",
-                              "preferred_channel": "offline"})
+    model_config = _examples(_PROFILE_EXAMPLE)
     resident_id: Id
     community_id: Id
     birth_year: int | None = Field(None, ge=1900, le=2030)
@@ -109,7 +114,7 @@ class RecommendationBatchIn(BaseModel):
     """Lists for several residents; unknown residents need a profile (cold start)."""
 
     model_config = _examples({"residents": ["R0000001", "NEW-001"], "k": 5, "channel": "offline",
-                              "profiles": [ResidentProfileIn.model_config["json_schema_extra"]["examples"][0]]})
+                              "profiles": [_PROFILE_EXAMPLE]})
     residents: list[Id] = Field(min_length=1, max_length=MAX_BATCH_RESIDENTS)
     k: int = Field(10, ge=1, le=50, strict=True, description="list length, a JSON integer (not 10.0 or true)")
     channel: Literal["online", "offline"] | None = None

@@ -128,6 +128,7 @@ class StoreEngine:
         with self._unavailable_as_error("checking the write lock"), self.engine.connect() as conn:
             if self.sqlite:
                 driver = conn.connection.driver_connection
+                assert driver is not None  # a checked-out, valid connection always has its sqlite3 connection
                 driver.execute(f"PRAGMA busy_timeout={PROBE_MS}")
                 try:
                     driver.execute("BEGIN IMMEDIATE")

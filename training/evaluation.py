@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -12,10 +12,17 @@ from features.columns import Columns as C
 from features.dataset import Dataset
 from profiling.config import ProfilingConfig
 from profiling.profile import profile_dataset
-from recommenders.base import Recommender
 from training.metrics import evaluate
 from training.relevance import service_popularity
 from training.splits import TimeSplit
+
+
+class Ranking(Protocol):
+    """Anything that lists each resident's top-``k`` services: a fitted recommender, a true-preference oracle."""
+
+    def recommend(self, resident_ids: pd.Series | np.ndarray | list[str], k: int = 10) -> pd.DataFrame:
+        """``resident_id, service_id, score, rank`` rows (see :meth:`recommenders.base.Recommender.recommend`)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,7 @@ class EvaluationWindow:
                    n_services=len(dataset.service_ids), k=k,
                    categories=dataset.services.set_index(C.SERVICE)[C.CATEGORY])
 
-    def score(self, model: Recommender) -> dict[str, Any]:
+    def score(self, model: Ranking) -> dict[str, Any]:
         """All metrics of ``model`` (fitted before the test start) on this window."""
         return self.score_lists(model.recommend(self.residents, self.k))
 

@@ -100,19 +100,19 @@ def decide(candidate: dict[str, object], champion: dict[str, object] | None, con
     if champion is None:
         return Decision(True, "champion", ["no champion yet: the first version becomes champion"])
     reasons: list[str] = []
-    new, old = float(candidate[config.metric]), float(champion[config.metric])  # type: ignore[arg-type]
+    new, old = _metric(candidate, config.metric), _metric(champion, config.metric)
     better = new > old
     reasons.append(f"{config.metric} {new:.4f} {'>' if better else '≤'} champion's {old:.4f}")
     worse_personas = []
-    new_personas = candidate.get("per_persona_ndcg@10", {}) or {}
-    old_personas = champion.get("per_persona_ndcg@10", {}) or {}
-    for persona, old_value in sorted(old_personas.items()):  # type: ignore[union-attr]
-        if persona not in new_personas:  # type: ignore[operator]
+    new_personas = _persona_scores(candidate)
+    old_personas = _persona_scores(champion)
+    for persona, old_value in sorted(old_personas.items()):
+        if persona not in new_personas:
             continue
         if persona_counts is not None and persona_counts.get(persona, 0) < config.min_persona_residents:
             reasons.append(f"persona {persona}: too few test residents to judge")
             continue
-        drop = float(old_value) - float(new_personas[persona])  # type: ignore[index]
+        drop = old_value - new_personas[persona]
         if drop > config.persona_tolerance:
             worse_personas.append(persona)
             reasons.append(f"persona {persona}: NDCG@10 drops by {drop:.4f} > tolerance {config.persona_tolerance}")
@@ -121,6 +121,22 @@ def decide(candidate: dict[str, object], champion: dict[str, object] | None, con
     online_ok = _online_check(online, config, reasons)
     promoted = better and not worse_personas and online_ok
     return Decision(promoted, "champion" if promoted else "challenger", reasons)
+
+
+def _metric(metrics: dict[str, object], name: str) -> float:
+    """The number ``metrics[name]``; a missing key raises ``KeyError``, a non-number ``TypeError``."""
+    value = metrics[name]
+    if not isinstance(value, (int, float, str)):
+        raise TypeError(f"metric {name!r} is not a number: {value!r}")
+    return float(value)
+
+
+def _persona_scores(metrics: dict[str, object]) -> dict[str, float]:
+    """The ``per_persona_ndcg@10`` mapping of a metric dict (empty when absent)."""
+    value = metrics.get("per_persona_ndcg@10", {}) or {}
+    if not isinstance(value, dict):
+        raise TypeError(f"per_persona_ndcg@10 is not a mapping: {value!r}")
+    return {str(persona): float(score) for persona, score in value.items()}
 
 
 def _online_check(online: OnlineEvidence | None, config: GateConfig, reasons: list[str]) -> bool:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import mlflow.pyfunc
 import pandas as pd
+from mlflow.pyfunc.model import PythonModel, PythonModelContext
 
 from features.columns import Columns as C
 from training.bundle import ModelBundle
@@ -37,10 +37,10 @@ def bundle_path(model_dir: str | Path) -> Path:
     return Path(model_dir) / "artifacts" / BUNDLE_ARTIFACT
 
 
-class LinliPyfunc(mlflow.pyfunc.PythonModel):
+class LinliPyfunc(PythonModel):
     """pyfunc wrapper: input rows ``resident_id`` (and optionally ``k``) → recommendation rows."""
 
-    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+    def load_context(self, context: PythonModelContext) -> None:
         """Verify and load the bundle folder logged as the ``bundle`` artifact."""
         self.bundle = ModelBundle.load(context.artifacts[BUNDLE_ARTIFACT])
 

@@ -61,6 +61,8 @@ def _champion_metrics(client: mlflow.MlflowClient, model_name: str) -> tuple[dic
     if champion is None:
         return None, None
     try:
+        if champion.run_id is None:  # no run to read the metrics from
+            return None, champion.version
         text = client.download_artifacts(champion.run_id, "metrics.json")
         with open(text, encoding="utf-8") as handle:
             return json.load(handle)["hybrid"], champion.version
@@ -127,7 +129,7 @@ def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: Train
     metrics: dict[str, dict[str, Any]] = {}
     for name in cfg.single_models:
         params = cfg.hybrid.generators.get(name, {})
-        model = timed(name, lambda n=name, p=params: make_recommender(n, p).fit(dataset, split.train_until))
+        model = timed(name, lambda: make_recommender(name, params).fit(dataset, split.train_until))  # noqa: B023 (called at once)
         metrics[name] = window.score(model)
     hybrid = timed("hybrid", lambda: HybridRecommender(cfg.hybrid).fit(dataset, split.train_until))
     metrics["hybrid"] = timed("evaluate", lambda: window.score(hybrid))

@@ -19,7 +19,7 @@ from features.dataset import Dataset
 from training.relevance import NEGATIVE_RATING, POSITIVE_EVENTS, EventStrengths, relevance_frame
 
 Window = Literal["train", "validation", "test"]
-WINDOWS: Final = ("train", "validation", "test")
+WINDOWS: Final[tuple[Window, ...]] = ("train", "validation", "test")
 
 
 #: Fewest residents with positive events a retrain needs in each of its windows (labels and test).

@@ -35,7 +35,8 @@ from training.online_metrics import online_metrics
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/models", tags=["models"], dependencies=[AdminAccess])
-_AUTH = {401: {"description": "missing or unknown API key"}, 403: {"description": "admin keys only"}}
+_AUTH: dict[int | str, dict[str, Any]] = {401: {"description": "missing or unknown API key"},
+                                          403: {"description": "admin keys only"}}
 
 
 @router.get("", response_model=ModelsPublic, summary="Registered versions and the serving one",

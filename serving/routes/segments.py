@@ -6,6 +6,7 @@ suppression (see :mod:`profiling.reports`). Planner and admin keys.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -47,6 +48,13 @@ def segments(
     return SegmentListPublic(level=level, k=report.k, model_version=served.version, data=rows, count=len(rows))
 
 
+def _iterable(value: object) -> Iterable[object]:
+    """``value`` as an iterable (a list column of the report); anything else is a broken report."""
+    if not isinstance(value, Iterable):
+        raise TypeError(f"top_categories is not a list: {value!r}")
+    return value
+
+
 def _unit(record: dict[str, object], level: str, marker: str) -> SegmentUnitPublic:
     unit, name, parent, parent_name = _COLUMNS[level]
     cells = {key: _cell(value) for key, value in record.items()}
@@ -56,7 +64,7 @@ def _unit(record: dict[str, object], level: str, marker: str) -> SegmentUnitPubl
         personas={k.removeprefix("persona_"): v for k, v in cells.items() if k.startswith("persona_")},
         persona_shares={k.removeprefix("share_"): v for k, v in cells.items() if k.startswith("share_")},
         segments={k.removeprefix("segment_"): v for k, v in cells.items() if k.startswith("segment_")},
-        top_categories=[str(c) for c in record.get("top_categories") or []],
+        top_categories=[str(c) for c in _iterable(record.get("top_categories") or [])],
         suppressed=[k for k, v in cells.items() if v == marker])
 
 

@@ -44,6 +44,7 @@ def test_rule_personas_recover_the_latent_types(profile: ResidentProfile, commun
     assert recovery["macro_f1"] >= 0.95
     for persona in ("elderly", "family_with_children", "commuter", "migrant"):
         assert recovery["per_persona_f1"][persona] >= 0.9, persona
+    assert recovery["segment_ari"] is not None
     assert 0.1 < recovery["segment_ari"] <= 1.0
 
 

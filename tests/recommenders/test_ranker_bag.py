@@ -45,7 +45,7 @@ def test_explanations_of_a_bag_add_up_to_its_score() -> None:
     features, relevance, residents = _problem(200, 8, seed=2)
     bag = RankerBag(CONFIG, bags=3, seed=0).fit(features, relevance, residents)
     rows = features.iloc[:20]
-    bias = np.mean([r.model_.predict(rows, num_iteration=r.best_iteration_, pred_contrib=True)[:, -1]
+    bias = np.mean([np.asarray(r.model_.predict(rows, num_iteration=r.best_iteration_, pred_contrib=True))[:, -1]
                     for r in bag.rankers_], axis=0)
     assert np.allclose(bag.contributions(rows).sum(axis=1).to_numpy() + bias, bag.predict(rows))
     assert bag.feature_importance().index[0] == "signal"

@@ -11,9 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from mlflow import MlflowClient
+from starlette.datastructures import State
 
 from experiments.local_server import free_port, stop, wait_ready
 from features import Dataset
@@ -39,6 +42,13 @@ API_KEYS = ",".join(f"{role}:{key}" for role, key in KEYS.items())
 def headers(role: str) -> dict[str, str]:
     """The ``X-API-Key`` header of a role."""
     return {"X-API-Key": KEYS[role]}
+
+
+def app_state(client: TestClient) -> State:
+    """The state of the FastAPI app behind ``client`` (holder, store, served-list log)."""
+    if not isinstance(client.app, FastAPI):
+        raise TypeError(f"the test client does not wrap a FastAPI app: {client.app!r}")
+    return client.app.state
 
 
 @dataclass(frozen=True)
@@ -69,9 +79,9 @@ def registry(dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Regi
     return result
 
 
-def make_settings(registry: Registry, data_dir: Path, **overrides: object) -> ServingSettings:
+def make_settings(registry: Registry, data_dir: Path, **overrides: Any) -> ServingSettings:
     """Settings for a test API over ``registry`` (precomputed lists cached for the whole session)."""
-    values: dict[str, object] = {"data_dir": data_dir, "mlflow_tracking_uri": registry.tracking_uri,
+    values: dict[str, Any] = {"data_dir": data_dir, "mlflow_tracking_uri": registry.tracking_uri,
                                  "model_name": MODEL, "api_keys": API_KEYS, "cache_dir": registry.cache_dir,
                                  "precompute_workers": 1, "exploration_rate": 0.0,
                                  "served_log_wait_ms": 10_000}  # a loaded test machine never turns "true" into "queued"

@@ -22,7 +22,7 @@ from serving.feedback_models import now_local
 from serving.model_holder import ModelHolder
 from serving.settings import ServingSettings
 from serving.store import FeedbackStore
-from tests.serving.conftest import TestClient, headers
+from tests.serving.conftest import TestClient, app_state, headers
 
 PLATFORM = headers("platform")
 ADMIN = headers("admin")
@@ -101,7 +101,7 @@ def test_a_service_neither_shown_nor_in_the_catalogue_is_422(client: TestClient,
     assert response.status_code == 422 and "service_id" in _fields(response) and "SV999" in response.text
     assert store.count_events() == 0
     shown = {item["service_id"] for item in served["data"]}
-    unshown = next(s for s in client.app.state.holder.current.catalog.ids if s not in shown)
+    unshown = next(s for s in app_state(client).holder.current.catalog.ids if s not in shown)
     assert client.post("/feedback", json=_event(served, service_id=unshown), headers=PLATFORM).status_code == 201
 
 
@@ -126,7 +126,7 @@ def test_nul_and_lone_surrogates_in_text_are_422_on_every_backend(settings: Serv
                 response = _raw(client, "/feedback", body)
                 assert response.status_code == 422, response.text
                 assert field in _fields(response)
-            assert client.app.state.store.count_events() == 0
+            assert app_state(client).store.count_events() == 0
     finally:
         if store is not None:
             store.close()
@@ -228,7 +228,7 @@ def test_unknown_community_is_404(client: TestClient) -> None:
         many = client.post("/recommendations", json={"residents": ["R0000001"], "community": community},
                            headers=PLATFORM)
         assert one.status_code == many.status_code == 404 and "community" in one.json()["detail"]
-    known = client.app.state.holder.current.bundle.profile.reports.level("community").index[0]
+    known = app_state(client).holder.current.bundle.profile.reports.level("community").index[0]
     assert client.get("/recommendations/R0000001", params={"community": known}, headers=PLATFORM).status_code == 200
 
 

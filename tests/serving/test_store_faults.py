@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from serving.feedback_models import FeedbackEvent, ServedItem, ServedList
 from serving.model_holder import ModelHolder
 from serving.store import FeedbackStore, StoreUnavailableError
-from tests.serving.conftest import Registry, headers, make_settings
+from tests.serving.conftest import Registry, app_state, headers, make_settings
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -189,7 +189,7 @@ def test_a_locked_sqlite_store_does_not_hold_up_the_list(api: TestClient, api_se
         ready = api.get("/ready").json()
         assert ready["status"] == "ready" and ready["store"] == "unavailable"
         assert "locked" in ready["detail"]
-    api.app.state.served_log.drain()
+    app_state(api).served_log.drain()
     with FeedbackStore(f"sqlite:///{path}") as store:
         assert answer.json()["request_id"] in set(store.served()["request_id"])
     assert api.post("/feedback", json=_feedback(answer.json()), headers=PLATFORM).status_code == 201
@@ -222,7 +222,7 @@ def test_a_locked_postgresql_store_does_not_hold_up_the_list(registry: Registry,
                 other.execute(sa.text(f"LOCK TABLE {schema}.served_lists IN ACCESS EXCLUSIVE MODE"))
                 answer = api.get("/recommendations/R0000002", headers=PLATFORM)
                 assert answer.status_code == 200 and answer.headers["X-Linli-Logged"] == "queued"
-            api.app.state.served_log.drain()
+            app_state(api).served_log.drain()
             assert api.post("/feedback", json=_feedback(answer.json()), headers=PLATFORM).status_code == 201
     finally:
         with engine.begin() as conn:

@@ -164,7 +164,9 @@ def test_without_a_key_setting_a_private_key_file_is_made_beside_the_data(
 
 def test_the_run_records_the_sha256_of_every_bundle_file(registry: tuple[str, MlflowClient, Path]) -> None:
     client = registry[1]
-    run = client.get_run(client.get_model_version(MODEL, "1").run_id)
+    run_id = client.get_model_version(MODEL, "1").run_id
+    assert run_id is not None
+    run = client.get_run(run_id)
     recorded = {k.removeprefix("linli.sha256."): v for k, v in run.data.tags.items() if k.startswith("linli.sha256.")}
     folder = _version_folder(client, "1") / "artifacts" / "bundle"
     files = {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()

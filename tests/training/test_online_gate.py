@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 import pytest
@@ -22,6 +23,16 @@ from training.feedback_data import FeedbackLog
 from training.online_gate import observed_evidence
 from training.promotion import GateConfig, OnlineEvidence, decide
 from training.retrain import train
+
+
+class _TrainArgs(TypedDict):
+    """Keyword arguments of the two :func:`train` calls of one test (one MLflow store, one config)."""
+
+    tracking_uri: str
+    model_name: str
+    artifact_location: str
+    config: TrainConfig
+
 
 GATE = GateConfig(online_tolerance=0.01, online_min_impressions=1000, online_min_support=0.8)
 BETTER = ({"ndcg@10": 0.52, "per_persona_ndcg@10": {}}, {"ndcg@10": 0.50, "per_persona_ndcg@10": {}})
@@ -92,8 +103,8 @@ def _log_lists(store: FeedbackStore, dataset: Dataset, version: str, variant: st
 def test_retrain_with_a_feedback_store_logs_online_ctrs_and_feeds_the_gate(small: Dataset, tmp_path: Path) -> None:
     config = TrainConfig(test_weeks=1, single_models=("popular",), gate=GATE,
                          hybrid=HybridConfig(label_weeks=1, ranker=RankerConfig(n_estimators=30), seed=3))
-    store_args = {"tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "model_name": "online-gate-test",
-                  "artifact_location": (tmp_path / "art").as_uri(), "config": config}
+    store_args: _TrainArgs = {"tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "model_name": "online-gate-test",
+                              "artifact_location": (tmp_path / "art").as_uri(), "config": config}
     first = train(small, **store_args)
     assert first.online == {"metrics": {}, "notes": ["no feedback"]}
     with FeedbackStore(f"sqlite:///{tmp_path / 'feedback.db'}") as store:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypedDict
 
 import mlflow
 import pandas as pd
@@ -21,20 +22,27 @@ MODEL = "linli-test"
 FAST = TrainConfig(hybrid=HybridConfig(ranker=RankerConfig(n_estimators=80), seed=42))
 
 
-def _store(folder: Path) -> dict[str, str]:
+class _Store(TypedDict):
+    """Where a test's MLflow runs and artifacts go (keyword arguments of :func:`train`)."""
+
+    tracking_uri: str
+    artifact_location: str
+
+
+def _store(folder: Path) -> _Store:
     return {"tracking_uri": f"sqlite:///{folder / 'mlflow.db'}",
             "artifact_location": (folder / "artifacts").resolve().as_uri()}
 
 
 @pytest.fixture(scope="module")
-def twice(dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainResult, TrainResult, dict]:
+def twice(dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainResult, TrainResult, _Store]:
     store = _store(tmp_path_factory.mktemp("mlflow"))
     first = train(dataset, model_name=MODEL, config=FAST, **store)
     second = train(dataset, model_name=MODEL, config=FAST, **store)
     return first, second, store
 
 
-def test_train_reports_every_model_and_persona(twice: tuple[TrainResult, TrainResult, dict]) -> None:
+def test_train_reports_every_model_and_persona(twice: tuple[TrainResult, TrainResult, _Store]) -> None:
     report = twice[0].to_json()
     assert {"run_id", "model_version", "promoted", "metrics", "per_persona_ndcg@10"} <= set(report)
     assert set(report["metrics"]) == {"hybrid", "als", "bpr", "ease", "popular", "persona_popular", "item_knn",
@@ -48,7 +56,7 @@ def test_train_reports_every_model_and_persona(twice: tuple[TrainResult, TrainRe
 
 
 def test_first_version_is_champion_and_an_equal_one_is_challenger(
-        twice: tuple[TrainResult, TrainResult, dict]) -> None:
+        twice: tuple[TrainResult, TrainResult, _Store]) -> None:
     first, second, store = twice
     assert first.promoted and first.alias == "champion" and first.model_version == "1"
     assert not second.promoted and second.alias == "challenger" and second.model_version == "2"
@@ -64,12 +72,12 @@ def test_first_version_is_champion_and_an_equal_one_is_challenger(
     assert run.data.params["data.fingerprint"] == first.data_fingerprint
 
 
-def test_same_data_and_seed_give_the_same_metrics(twice: tuple[TrainResult, TrainResult, dict]) -> None:
+def test_same_data_and_seed_give_the_same_metrics(twice: tuple[TrainResult, TrainResult, _Store]) -> None:
     assert twice[0].metrics == twice[1].metrics
 
 
 def test_the_champion_bundle_loads_from_the_registry_and_serves(
-        twice: tuple[TrainResult, TrainResult, dict], dataset: Dataset) -> None:
+        twice: tuple[TrainResult, TrainResult, _Store], dataset: Dataset) -> None:
     mlflow.set_tracking_uri(twice[2]["tracking_uri"])
     mlflow.set_registry_uri(twice[2]["tracking_uri"])
     bundle = load_bundle(MODEL, "champion")

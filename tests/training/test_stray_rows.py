@@ -13,6 +13,7 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import pandas as pd
@@ -57,8 +58,8 @@ def _store_with_strays(dataset: Dataset, path: Path) -> str:
                                        variant="champion",
                                        items=[ServedItem(service_id=service, position=1, score=1.0)]),
         ])
-        base = {"request_id": "ok", "resident_id": resident, "service_id": service, "channel": "online",
-                "rating": None, "comment": None}
+        base: dict[str, Any] = {"request_id": "ok", "resident_id": resident, "service_id": service, "channel": "online",
+                                "rating": None, "comment": None}
         store.add_events([FeedbackEvent(**{**base, "event": "click", "timestamp": datetime(2026, 10, 30, 9)}),
                           FeedbackEvent.model_construct(**base, event="book", timestamp=FUTURE),
                           FeedbackEvent.model_construct(**base, event="use", timestamp=PAST)])

@@ -3,8 +3,8 @@
 :class:`PopularRecommender` is popularity as strong as it can honestly be: recent interest counts more (a window
 or a half-life, chosen with ``recency="auto"`` on the last weeks of the training history, see
 :mod:`recommenders.recency`), and a service the resident already consumed is not proposed again when residents
-do not come back to it (the shared repeat policy of every generator, :mod:`recommenders.repeat`). :class:`PopularCountRecommender` (``popular_count``) is
-the plain all-time count that every resident gets alike, kept as a reference.
+do not come back to it (the shared repeat policy of every generator, :mod:`recommenders.repeat`).
+:class:`PopularCountRecommender` (``popular_count``) is the plain all-time count, kept as a reference.
 """
 
 from __future__ import annotations

@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from statistics import NormalDist
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from features.columns import Columns as C
+from features.local_time import TIMEZONE
 
 # Column names of the feedback store's frames (the same strings as serving.feedback_models; training must not
 # import serving, and a test keeps them equal).
@@ -45,8 +45,6 @@ SERVED_AT: Final = "served_at"
 POSITION: Final = "position"
 PROPENSITY: Final = "propensity"
 PERSONA: Final = "persona"
-#: Time zone of the store's naive timestamps (the data contract's local time).
-TIMEZONE: Final = ZoneInfo("Asia/Shanghai")
 ALL: Final = "all"
 CLICKED, BOOKED, USED = "clicked", "booked", "used"
 RATING_SUM: Final = "rating_sum"

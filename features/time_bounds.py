@@ -14,7 +14,6 @@ import warnings
 from dataclasses import replace
 from datetime import datetime
 from typing import Final
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -22,11 +21,11 @@ import pandas as pd
 from features.columns import Columns as C
 from features.dataset import Dataset
 from features.errors import StrayRowsWarning
+from features.local_time import TIMEZONE, now_local
 from features.schema import CLOCK_SKEW, EARLIEST_EVENT
 
 #: Key of :attr:`Dataset.dropped` counting the interactions dropped for their time.
 OUT_OF_TIME: Final = "interactions_out_of_time"
-_TIMEZONE: Final = ZoneInfo("Asia/Shanghai")
 
 
 def latest_allowed(now: pd.Timestamp | datetime | str | None = None) -> pd.Timestamp:
@@ -45,9 +44,9 @@ def latest_allowed(now: pd.Timestamp | datetime | str | None = None) -> pd.Times
     if now is not None:
         stated = pd.Timestamp(now)
         if stated.tzinfo is not None:
-            stated = stated.tz_convert(_TIMEZONE).tz_localize(None)
+            stated = stated.tz_convert(TIMEZONE).tz_localize(None)
         return stated
-    return pd.Timestamp(datetime.now(_TIMEZONE).replace(tzinfo=None)) + CLOCK_SKEW
+    return pd.Timestamp(now_local()) + CLOCK_SKEW
 
 
 def in_time(stamps: pd.Series, now: pd.Timestamp | datetime | str | None = None) -> np.ndarray:

@@ -14,13 +14,13 @@ import pandas as pd
 
 from features.columns import Columns as C
 from features.errors import Violation
+from features.local_time import TIMEZONE
 from features.schema import RATED_EVENT, ColumnSpec, TableSpec, rating_problem
 
 #: Detailed violations kept per table; the rest are counted.
 MAX_KEPT = 10_000
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
-_TIMEZONE = "Asia/Shanghai"
 
 
 class ViolationLog:
@@ -98,7 +98,7 @@ def _coerce_bool(raw: pd.Series, spec: ColumnSpec, blank: np.ndarray, log: Viola
 
 def _coerce_datetime(raw: pd.Series, spec: ColumnSpec, blank: np.ndarray, log: ViolationLog) -> pd.Series:
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
-        return raw.dt.tz_convert(_TIMEZONE).dt.tz_localize(None).astype("datetime64[ns]")
+        return raw.dt.tz_convert(TIMEZONE).dt.tz_localize(None).astype("datetime64[ns]")
     if pd.api.types.is_datetime64_dtype(raw.dtype):
         return raw.astype("datetime64[ns]")
     text = raw.astype("string").str.strip().where(~blank)
@@ -109,7 +109,7 @@ def _coerce_datetime(raw: pd.Series, spec: ColumnSpec, blank: np.ndarray, log: V
         parsed[~has_offset] = local.astype("datetime64[ns]")
     if has_offset.any():
         aware = pd.to_datetime(text[has_offset], errors="coerce", format="mixed", utc=True)
-        parsed[has_offset] = aware.dt.tz_convert(_TIMEZONE).dt.tz_localize(None).astype("datetime64[ns]")
+        parsed[has_offset] = aware.dt.tz_convert(TIMEZONE).dt.tz_localize(None).astype("datetime64[ns]")
     _flag(log, parsed.isna().to_numpy() & ~blank, raw, spec, "not a timestamp (use ISO 8601)")
     return parsed
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from training.tracking_settings import TrackingSettings
 
 
-class Settings(BaseSettings):
+class Settings(TrackingSettings):
     """Runtime settings. Every field can be set as ``LINLI_<FIELD>`` in the environment.
 
     Attributes
@@ -36,20 +38,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LINLI_", env_file=".env", extra="ignore")
 
-    data_dir: Path = Path("data")
     seed: int = 42
     demo_residents: int = 20_000
-    mlflow_tracking_uri: str | None = Field(
-        None, validation_alias=AliasChoices("LINLI_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"))
-    model_name: str = "linli-recommender"
     artifact_key: SecretStr | None = None
     artifact_key_file: Path | None = None
-
-    def tracking_uri(self) -> str:
-        """The MLflow tracking URI in force (the SQLite default under ``data_dir`` when unset)."""
-        if self.mlflow_tracking_uri:
-            return self.mlflow_tracking_uri
-        return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
 
     def artifact_location(self) -> str:
         """Where new experiments keep artifacts when the default store is used."""

@@ -26,7 +26,8 @@ import pandas as pd
 
 from features.columns import LIST_SEPARATOR, Columns, Vocab
 from features.dataset import Dataset
-from profiling.reports import LEVELS, _suppression_mask
+from profiling.reports import LEVELS
+from profiling.suppression import suppression_mask
 
 #: Events that count as demand: recommended (impression) or looked for (view, click).
 DEMAND_EVENTS: tuple[str, ...] = ("impression", "view", "click")
@@ -100,7 +101,7 @@ def monthly_table(dataset: Dataset, tags: pd.DataFrame, units: pd.DataFrame, k: 
         parent_of = _parents(units, level, parent)
         groups = np.array([f"{parent_of.get(u, '')}|{m}" for u, m in zip(summed["unit"], summed["month"],
                                                                          strict=True)], dtype=object)
-        hidden = _suppression_mask(values, groups, [], k)
+        hidden = suppression_mask(values, groups, [], k)
         out = pd.DataFrame({"level": level.removesuffix("_id"), "unit_id": summed["unit"].astype(str),
                             "month": summed["month"]})
         for j, col in enumerate(["active", *persona_cols]):
@@ -179,7 +180,7 @@ def _suppress_usage(blocks: list[pd.DataFrame], personas: list[str], unit_ids: n
         wide.append(block[counted].to_numpy(dtype=np.int64).reshape(len(unit_ids), n_cat * len(counted)))
     values = np.hstack(wide)
     parent_of = _parents(units, level, parent)
-    hidden = _suppression_mask(values, np.array([parent_of.get(u, "") for u in unit_ids], dtype=object), [], k)
+    hidden = suppression_mask(values, np.array([parent_of.get(u, "") for u in unit_ids], dtype=object), [], k)
     frames = []
     for b, (persona, block) in enumerate(zip(personas, blocks, strict=True)):
         start = 1 + b * n_cat * len(counted)

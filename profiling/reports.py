@@ -34,6 +34,7 @@ import pandas as pd
 from features.columns import Columns, Vocab
 from features.dataset import Dataset
 from profiling.config import ReportConfig
+from profiling.suppression import suppression_mask
 
 LEVELS: tuple[tuple[str, str, str | None], ...] = (
     (Columns.COMMUNITY, Columns.COMMUNITY_NAME, Columns.STREET),
@@ -181,7 +182,7 @@ def _suppressed_table(summed: pd.DataFrame, unit: str, name_col: str, parent: st
     values = summed[count_cols].to_numpy(dtype=np.int64)
     parents = summed[parent].to_numpy(dtype=object) if parent else np.zeros(len(summed), dtype=object)
     segment_cols = [j for j, c in enumerate(count_cols) if c.startswith("segment_")]
-    hidden = _suppression_mask(values, parents, segment_cols, cfg.k)
+    hidden = suppression_mask(values, parents, segment_cols, cfg.k)
     out = pd.DataFrame({unit: summed[unit].to_numpy(dtype=object)})
     out[name_col] = names[unit].reindex(out[unit]).to_numpy()
     if parent:
@@ -204,32 +205,3 @@ def _suppressed_table(summed: pd.DataFrame, unit: str, name_col: str, parent: st
     col_index = {c: j for j, c in enumerate(count_cols)} | share_of
     out["suppressed"] = [tuple(c for c in columns if hidden[i, col_index[c]]) for i in range(len(out))]
     return out.set_index(unit)
-
-
-def _suppression_mask(values: np.ndarray, parents: np.ndarray, segment_cols: list[int], k: int) -> np.ndarray:
-    """Primary suppression of counts below ``k`` plus complementary suppression (see module docstring)."""
-    hidden = values < k
-    hidden[hidden[:, 0]] = True
-    groups = [np.flatnonzero(parents == p) for p in pd.unique(parents)]
-    changed = True
-    while changed:
-        changed = False
-        for i in np.flatnonzero(hidden[:, segment_cols].sum(axis=1) == 1):
-            changed |= _hide_smallest(values[i, segment_cols], hidden[i], segment_cols)
-        for rows in groups:
-            if len(rows) < 2:
-                continue
-            sub = hidden[rows]
-            for j in np.flatnonzero(sub.sum(axis=0) == 1):
-                column = hidden[:, j]
-                changed |= _hide_smallest(values[rows, j], column, list(rows))
-    return hidden
-
-
-def _hide_smallest(candidates: np.ndarray, hidden: np.ndarray, positions: list[int]) -> bool:
-    """Hide the smallest still-visible cell among ``positions`` of the mask view ``hidden``."""
-    visible = [(v, p) for v, p in zip(candidates, positions, strict=True) if not hidden[p]]
-    if not visible:
-        return False
-    hidden[min(visible)[1]] = True
-    return True

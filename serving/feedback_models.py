@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Annotated, Final, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -25,9 +24,8 @@ from features.feedback_columns import (  # noqa: F401  (re-exported: serving's m
     SERVED_AT,
     VARIANT,
 )
+from features.local_time import TIMEZONE, now_local
 
-#: Time zone of every timestamp Linli stores (the data contract's local time).
-TIMEZONE: Final = ZoneInfo("Asia/Shanghai")
 #: Most events one feedback batch may carry.
 MAX_BATCH: Final = 1000
 #: Longest free-text comment accepted, in characters.
@@ -65,11 +63,6 @@ Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID), AfterValidat
 
 _RATED: Final = "rate"
 _FORBID = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
-
-
-def now_local() -> datetime:
-    """The current time as naive Asia/Shanghai local time, as the data contract stores it."""
-    return datetime.now(TIMEZONE).replace(tzinfo=None)
 
 
 def to_local(moment: datetime) -> datetime:

@@ -31,10 +31,10 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
 from features.columns import Columns as C
+from features.local_time import TIMEZONE
 from recommenders.signing import private_dir
 from serving.ab import in_challenger
 from serving.context import RequestContext, ServiceCatalog
-from serving.feedback_models import TIMEZONE
 from serving.precompute import precompute_all, rank_residents
 from serving.ranked import Pick, RankedLists
 from serving.settings import ServingSettings

@@ -1,7 +1,7 @@
 """Settings of the recommendation API, read from ``LINLI_*`` environment variables (or a ``.env`` file).
 
-``serving`` never imports ``linli``; the names below match :mod:`linli.settings` where they overlap
-(``LINLI_DATA_DIR``, ``LINLI_MLFLOW_TRACKING_URI`` / ``MLFLOW_TRACKING_URI``, ``LINLI_MODEL_NAME``).
+``serving`` never imports ``linli``; the settings both share (``LINLI_DATA_DIR``, ``LINLI_MLFLOW_TRACKING_URI`` /
+``MLFLOW_TRACKING_URI``, ``LINLI_MODEL_NAME``) live in :class:`training.tracking_settings.TrackingSettings`.
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ import os
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from training.tracking_settings import TrackingSettings
 
 
-class ServingSettings(BaseSettings):
+class ServingSettings(TrackingSettings):
     """Runtime settings of ``linli serve``; every field can be set as ``LINLI_<FIELD>``.
 
     Attributes
@@ -85,10 +87,8 @@ class ServingSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LINLI_", env_file=".env", extra="ignore", populate_by_name=True)
 
-    data_dir: Path = Path("data")
     mlflow_tracking_uri: str | None = Field(
         None, validation_alias=AliasChoices("LINLI_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI", "mlflow_tracking_uri"))
-    model_name: str = "linli-recommender"
     model_alias: str = "champion"
     database_url: str | None = None
     api_keys: SecretStr | None = None
@@ -111,12 +111,6 @@ class ServingSettings(BaseSettings):
     ab_salt: str = "linli-ab"
     exploration_rate: float = Field(0.05, ge=0, le=1)
     exploration_depth: int = Field(10, ge=1, le=40)
-
-    def tracking_uri(self) -> str:
-        """The MLflow tracking URI in force (the SQLite default under ``data_dir`` when unset)."""
-        if self.mlflow_tracking_uri:
-            return self.mlflow_tracking_uri
-        return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
 
     def store_url(self) -> str:
         """The feedback store URL in force (``sqlite:///<data_dir>/feedback.db`` when unset)."""

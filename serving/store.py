@@ -16,13 +16,13 @@ import pandas as pd
 import sqlalchemy as sa
 
 from features.columns import Columns as C
+from features.local_time import now_local
 from serving.feedback_models import (
     RECEIVED_AT,
     REQUEST_ID,
     SERVED_AT,
     FeedbackEvent,
     ServedList,
-    now_local,
     to_local,
 )
 from serving.store_engine import StoreEngine, StoreUnavailableError

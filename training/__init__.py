@@ -27,7 +27,7 @@ from training.relevance import (
     event_relevance,
     event_strengths,
     relevance_frame,
-    service_popularity,
+    service_resident_counts,
 )
 from training.splits import WINDOWS, SplitError, TimeSplit, stratified_split, time_split
 
@@ -55,7 +55,7 @@ __all__ = [
     "precision_at_k",
     "recall_at_k",
     "relevance_frame",
-    "service_popularity",
+    "service_resident_counts",
     "stratified_split",
     "time_split",
 ]

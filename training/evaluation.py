@@ -13,7 +13,7 @@ from features.dataset import Dataset
 from profiling.config import ProfilingConfig
 from profiling.profile import profile_dataset
 from training.metrics import evaluate
-from training.relevance import service_popularity
+from training.relevance import service_resident_counts
 from training.splits import TimeSplit
 
 
@@ -49,7 +49,7 @@ class EvaluationWindow:
         before = dataset.until(split.test_start).interactions
         return cls(split=split, truth=truth, residents=pd.unique(truth[C.RESIDENT].to_numpy(dtype=object)),
                    personas=profile.personas.tags, cold_start=split.cold_start(dataset, "test"),
-                   popularity=service_popularity(before, dataset.service_ids.external),
+                   popularity=service_resident_counts(before, dataset.service_ids.external),
                    n_services=len(dataset.service_ids), k=k,
                    categories=dataset.services.set_index(C.SERVICE)[C.CATEGORY])
 

@@ -130,7 +130,7 @@ def novelty(recommendations: pd.DataFrame, popularity: pd.Series, k: int | None 
     """Mean self-information ``−log2 p(service)`` of the recommended rows (first ``k`` of each list if given).
 
     ``p(service) = popularity / popularity.sum()`` with the training popularity (e.g.
-    :func:`training.service_popularity`); a service with popularity 0 or absent counts as 1, so its
+    :func:`training.service_resident_counts`); a service with popularity 0 or absent counts as 1, so its
     self-information is finite and maximal.
     """
     return _novelty(_top_k(recommendations, k), popularity)

@@ -27,13 +27,13 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric
 from mlflow.exceptions import MlflowException
 
+from features.local_time import TIMEZONE
 from training.online_metrics import (
     ALL,
     MODEL_VERSION,
     PERSONA,
     RATIOS,
     SERVED_AT,
-    TIMEZONE,
     VARIANT,
     json_ready,
     local_time,

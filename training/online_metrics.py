@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from statistics import NormalDist
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -43,10 +42,9 @@ from features.feedback_columns import (  # noqa: F401  (re-exported: training's 
     SERVED_AT,
     VARIANT,
 )
+from features.local_time import TIMEZONE
 
 PERSONA: Final = "persona"
-#: Time zone of the store's naive timestamps (the data contract's local time).
-TIMEZONE: Final = ZoneInfo("Asia/Shanghai")
 ALL: Final = "all"
 CLICKED, BOOKED, USED = "clicked", "booked", "used"
 RATING_SUM: Final = "rating_sum"

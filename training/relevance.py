@@ -18,7 +18,7 @@ from features.columns import Vocab
 
 #: Name of the graded-relevance column of a relevance frame.
 RELEVANCE: Final = "relevance"
-#: Name of the popularity series returned by :func:`service_popularity`.
+#: Name of the popularity series returned by :func:`service_resident_counts`.
 POPULARITY: Final = "popularity"
 #: Events that show a resident wants a service (weakest to strongest).
 POSITIVE_EVENTS: Final = ("book", "use", "rate")
@@ -117,9 +117,9 @@ def relevance_frame(interactions: pd.DataFrame, events: EventStrengths = POSITIV
     }))
 
 
-def service_popularity(interactions: pd.DataFrame, services: Sequence[str] | pd.Index | None = None,
-                       events: EventStrengths = POSITIVE_EVENTS,
-                       negative_rating: float = NEGATIVE_RATING) -> pd.Series:
+def service_resident_counts(interactions: pd.DataFrame, services: Sequence[str] | pd.Index | None = None,
+                            events: EventStrengths = POSITIVE_EVENTS,
+                            negative_rating: float = NEGATIVE_RATING) -> pd.Series:
     """Number of distinct residents with a positive event for each service (training popularity).
 
     Parameters

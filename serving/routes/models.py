@@ -17,9 +17,10 @@ from typing import Annotated, Any
 import pandas as pd
 from fastapi import APIRouter, Body, HTTPException, Query, Request, status
 
+from features.local_time import TIMEZONE, now_local
 from serving.deps import AdminAccess, HolderDep, ready_store
 from serving.errors import request_id
-from serving.feedback_models import MODEL_VERSION, TIMEZONE, VARIANT, now_local
+from serving.feedback_models import MODEL_VERSION, VARIANT
 from serving.model_holder import ModelHolder, ModelLoadError, ReloadInProgressError, ServedModel
 from serving.schemas import (
     ABPublic,

@@ -17,7 +17,7 @@ from training import (
     SplitError,
     TimeSplit,
     relevance_frame,
-    service_popularity,
+    service_resident_counts,
     stratified_split,
     time_split,
 )
@@ -90,7 +90,7 @@ def test_relevance_is_the_strongest_positive_event_and_low_ratings_do_not_count(
     custom = relevance_frame(data.interactions, events={"use": 1.0, "rate": 5.0}, negative_rating=1.0)
     assert custom.set_index([C.RESIDENT, C.SERVICE])["relevance"].to_dict() == {
         (r1, s1): 1.0, (r2, s1): 5.0, (r2, s2): 5.0}
-    assert service_popularity(data.interactions, services=[s1, s2, "SV-none"]).to_dict() == {
+    assert service_resident_counts(data.interactions, services=[s1, s2, "SV-none"]).to_dict() == {
         s1: 1, s2: 1, "SV-none": 0}
     with pytest.raises(RelevanceError, match="unknown event"):
         relevance_frame(data.interactions, events=("purchase",))

@@ -25,13 +25,14 @@ from features.feedback_columns import (  # noqa: F401  (re-exported: serving's m
     VARIANT,
 )
 from features.local_time import TIMEZONE, now_local
+from features.schema import MAX_COMMENT_LENGTH, MAX_ID_LENGTH, rating_problem
 
 #: Most events one feedback batch may carry.
 MAX_BATCH: Final = 1000
 #: Longest free-text comment accepted, in characters.
-MAX_COMMENT: Final = 500
+MAX_COMMENT: Final = MAX_COMMENT_LENGTH  # the loaders' rule (features.schema): one set of rules for both
 #: Longest id (request, resident, service, model version, variant) accepted, in characters.
-MAX_ID: Final = 64
+MAX_ID: Final = MAX_ID_LENGTH
 #: Most services one served list may hold.
 MAX_SERVED_ITEMS: Final = 1000
 
@@ -61,7 +62,6 @@ Text = Annotated[str, AfterValidator(storable_text)]
 Comment = Annotated[str, Field(max_length=MAX_COMMENT), AfterValidator(storable_text)]
 Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID), AfterValidator(storable_text)]
 
-_RATED: Final = "rate"
 _FORBID = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
@@ -125,10 +125,9 @@ class FeedbackEvent(BaseModel):
         event = info.data.get(C.EVENT)
         if event is None:  # the event itself is invalid and already reported
             return value
-        if event == _RATED and value is None:
-            raise ValueError("a 'rate' event needs a rating from 1 to 5")
-        if event != _RATED and value is not None:
-            raise ValueError(f"only 'rate' events carry a rating; remove it from this '{event}' event")
+        problem = rating_problem(event, value)  # the loaders' rule too (features.schema)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
 

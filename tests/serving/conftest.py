@@ -110,6 +110,12 @@ def client(settings: ServingSettings, holder: ModelHolder) -> Iterator[TestClien
 
 
 @pytest.fixture
+def served(client: TestClient) -> dict[str, Any]:
+    """One list served to R0000001 (through the platform role)."""
+    return client.get("/recommendations/R0000001", headers=headers("platform")).json()
+
+
+@pytest.fixture
 def store(settings: ServingSettings) -> FeedbackStore:
     """The feedback store :func:`client` writes to."""
     return FeedbackStore(settings.store_url())

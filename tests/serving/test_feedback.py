@@ -22,12 +22,6 @@ PLATFORM = headers("platform")
 POSTGRES_URL = os.environ.get("LINLI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-@pytest.fixture
-def served(client: TestClient) -> dict[str, Any]:
-    """One list served to R0000001."""
-    return client.get("/recommendations/R0000001", headers=PLATFORM).json()
-
-
 def _event(served: dict[str, Any], **changes: object) -> dict[str, object]:
     event = {"request_id": served["request_id"], "resident_id": served["resident_id"],
              "service_id": served["data"][0]["service_id"], "event": "click"}

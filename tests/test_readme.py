@@ -33,7 +33,9 @@ def test_readme_has_no_unfilled_placeholders() -> None:
 
 
 def test_readme_links_point_at_files_that_exist() -> None:
-    targets = re.findall(r"\]\(((?:docs|\.\./shared)/[^)#\s]+)", README)
+    # ../shared/ (the team's design and style guides) lies beside the checkout, not in it: a clean clone
+    # elsewhere has no such folder, so only the repository's own links are checked
+    targets = re.findall(r"\]\((docs/[^)#\s]+)", README)
     assert targets, "the README links into docs/"
     missing = [t for t in targets if not (ROOT / t).exists()]
     assert not missing, f"README links to missing files {missing}"

@@ -14,7 +14,7 @@ from features.columns import LIST_SEPARATOR
 from features.columns import Columns as C
 from features.dataset import Dataset
 from features.sources.synthetic.behaviour import make_interactions
-from features.sources.synthetic.catalogue import CATALOGUE
+from features.sources.synthetic.catalogue import CATALOGUE, DESCRIPTIONS
 from features.sources.synthetic.definitions import PersonaDefinitions, load_definitions
 from features.sources.synthetic.geography import make_geography
 from features.sources.synthetic.population import TYPES, make_population
@@ -85,6 +85,7 @@ def _services(rng: np.random.Generator, communities: pd.DataFrame) -> pd.DataFra
         offered = ids[rng.random(len(ids)) < 0.6] if local else ids[:0]
         scopes.append(LIST_SEPARATOR.join(offered if len(offered) else ids[:1]) if local else None)
     frame[C.COMMUNITY_SCOPE] = scopes
+    frame[C.DESCRIPTION] = frame[C.NAME_ZH].map(DESCRIPTIONS)
     frame[C.MIN_AGE] = frame[C.MIN_AGE].astype("Int64")
     frame[C.MAX_AGE] = frame[C.MAX_AGE].astype("Int64")
     return frame

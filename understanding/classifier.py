@@ -83,11 +83,14 @@ class TextClassifier:
         Inverse regularisation strength.
     seed : int
         Random state of the solver.
+    balanced : bool
+        Weigh classes inversely to their frequency (for rare classes such as complaint kinds).
     """
 
-    def __init__(self, c: float = 8.0, seed: int = 0) -> None:
+    def __init__(self, c: float = 8.0, seed: int = 0, *, balanced: bool = False) -> None:
         self.c = c
         self.seed = seed
+        self.balanced = balanced
 
     def fit(self, features: sp.csr_matrix, labels: Sequence[str]) -> TextClassifier:
         """Learn from ``features`` and their ``labels``; returns ``self``.
@@ -101,7 +104,8 @@ class TextClassifier:
             raise ValueError(f"{len(labels)} labels for {features.shape[0]} texts")
         if len(set(labels)) < 2:
             raise ValueError("a classifier needs at least two distinct labels in the corpus")
-        model = LogisticRegression(C=self.c, max_iter=500, tol=1e-3, random_state=self.seed)
+        model = LogisticRegression(C=self.c, max_iter=500, tol=1e-3, random_state=self.seed,
+                                   class_weight="balanced" if self.balanced else None)
         model.fit(features, np.asarray(labels))
         self.classes_: list[str] = [str(c) for c in model.classes_]
         coef = np.asarray(model.coef_, dtype=np.float32)

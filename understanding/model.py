@@ -58,6 +58,7 @@ class RequestModel:
         self._segmenter, self._index, self._matchers, self._classifiers = segmenter, index, matchers, classifiers
         self._featurizer = Featurizer()
         self._terms: dict[str, list[str]] = {}
+        self._complaint_category: dict[str, str] = {}
         self._names = self.services[C.NAME_ZH].astype(str).tolist()
         providers = self.services[C.PROVIDER] if C.PROVIDER in self.services else pd.Series([None] * len(services))
         self._departments = [p if isinstance(p, str) and p else None for p in providers]
@@ -132,7 +133,10 @@ class RequestModel:
         if len({labels[i] for i in rows}) >= 2:
             self._classifiers["service"] = TextClassifier(seed=seed).fit(features[rows], [labels[i] for i in rows])
         if len(set(kinds)) >= 2:
-            self._classifiers["complaint"] = TextClassifier(seed=seed).fit(features[: len(kinds)], kinds)
+            self._classifiers["complaint"] = TextClassifier(seed=seed, balanced=True).fit(
+                features[: len(kinds)], kinds)
+            handled = corpus[corpus["complaint"] != ""].groupby("complaint")["category"].agg(lambda c: c.mode()[0])
+            self._complaint_category = {str(k): str(v) for k, v in handled.items()}
 
     @staticmethod
     def validate_text(text: object) -> str:
@@ -180,6 +184,9 @@ class RequestModel:
                                    cats, self.weights)
         complaint = complaint_kind(self._matchers["complaint"].scores(self._matchers["complaint"].find(parsed.text)),
                                    proba.get("complaint"), NO_COMPLAINT, self.weights.complaint)
+        handler = self._complaint_category.get(complaint or "")
+        if handler in cats and complaint is not None:  # a complaint is about the category that handles its kind
+            cats[handler] = max(cats[handler], float(proba["complaint"][complaint]))
         return self._answer(parsed, cats, relevance, complaint, k, allowed, personal_scores)
 
     def _answer(self, parsed: _Parsed, cats: dict[str, float], relevance: np.ndarray, complaint: str | None, k: int,

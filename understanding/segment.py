@@ -46,8 +46,10 @@ class Segmenter:
                 self._tokenizer.add_word(word, freq=2000)
 
     def words(self, text: str) -> list[str]:
-        """jieba words of normalised ``text``, without punctuation, spaces or stop words."""
-        return [w for w in self._tokenizer.lcut(text) if w.strip() and _WORD.search(w) and w not in STOPWORDS]
+        """jieba words of normalised ``text``: no punctuation, spaces, stop words or single Chinese characters
+        (those are in the bigrams of :meth:`tokens`, and alone they match too much)."""
+        return [w for w in self._tokenizer.lcut(text)
+                if _WORD.search(w) and w not in STOPWORDS and not (len(w) == 1 and _HAN_RUN.match(w))]
 
     def tokens(self, text: str) -> list[str]:
         """:meth:`words` plus the character bigrams of every Chinese run (for BM25 and the classifier)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import pytest
 
@@ -26,6 +28,6 @@ def model(services: pd.DataFrame, corpus_parts: tuple[pd.DataFrame, pd.DataFrame
 
 
 @pytest.fixture(scope="session")
-def service_id(services: pd.DataFrame):  # noqa: ANN201 - a small lookup helper
+def service_id(services: pd.DataFrame) -> Callable[[str], str]:
     ids = dict(zip(services["name_zh"], services["service_id"], strict=True))
     return ids.__getitem__

@@ -228,7 +228,7 @@ class RequestModel:
     def _parse(self, text: str) -> _Parsed:
         norm = normalise(text)
         words = self._segmenter.words(norm)
-        tokens = self._segmenter.tokens(norm)
+        tokens = self._segmenter.tokens(norm, words)
         finds = self._matchers["service"].find(norm, pinyin_key(norm))
         return _Parsed(norm, self._views([norm], [tokens]), words, tokens, finds)
 

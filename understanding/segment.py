@@ -51,9 +51,10 @@ class Segmenter:
         return [w for w in self._tokenizer.lcut(text)
                 if _WORD.search(w) and w not in STOPWORDS and not (len(w) == 1 and _HAN_RUN.match(w))]
 
-    def tokens(self, text: str) -> list[str]:
-        """:meth:`words` plus the character bigrams of every Chinese run (for BM25 and the classifier)."""
-        out = self.words(text)
+    def tokens(self, text: str, words: list[str] | None = None) -> list[str]:
+        """:meth:`words` (or the ``words`` already cut from ``text``) plus the character bigrams of every Chinese
+        run (for BM25 and the classifier)."""
+        out = list(self.words(text) if words is None else words)
         for run in _HAN_RUN.findall(text):
             out.extend(b for i in range(len(run) - 1) if (b := run[i:i + 2]) not in STOPWORDS)
         return out

@@ -79,6 +79,9 @@ def normalise(text: str) -> str:
 def pinyin_key(text: str) -> str:
     """Toneless pinyin of ``text`` with Latin letters and digits kept and everything else dropped.
 
+    Characters are spelled one at a time (each character's most common reading, cached), which is what makes a
+    500-character request cheap; terms and requests are spelled the same way, so they still meet.
+
     Parameters
     ----------
     text : str
@@ -89,7 +92,12 @@ def pinyin_key(text: str) -> str:
     str
         E.g. ``"juzhuzheng"`` for 居住证, 据住证 and ``"ju zhu zheng"`` alike.
     """
-    return _NOT_PINYIN.sub("", "".join(lazy_pinyin(text)).lower())
+    return _NOT_PINYIN.sub("", "".join(map(_spell, text)).lower())
+
+
+@lru_cache(maxsize=16384)
+def _spell(char: str) -> str:
+    return lazy_pinyin(char)[0] if _HAN.match(char) else char
 
 
 def has_han(text: str) -> bool:

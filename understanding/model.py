@@ -126,6 +126,9 @@ class RequestModel:
             labels += [sid] * len(extra)
             categories += [str(self._service_category[position])] * len(extra)
         views = self._views([normalise(t) for t in texts])
+        written = views.text[: len(corpus)]
+        self._matchers["service"].learn_reliability(written, labels[: len(corpus)])
+        self._matchers["category"].learn_reliability(written, categories[: len(corpus)])
         self._featurizer = Featurizer().fit(views)
         features = self._featurizer.transform(views)
         self._classifiers["category"] = TextClassifier(seed=seed).fit(features, categories)

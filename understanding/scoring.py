@@ -30,7 +30,7 @@ class Weights:
     personal : float
         Share of a known resident's personalised rank in the final score of the services the text points at.
     complaint : float
-        Least complaint-classifier probability to flag a complaint (half of it with a lexicon find).
+        Least complaint score (classifier probability plus a fifth of the lexicon evidence) to flag a kind.
     """
 
     lexicon: float = 0.35

@@ -48,7 +48,7 @@ class Segmenter:
     def words(self, text: str) -> list[str]:
         """jieba words of normalised ``text``: no punctuation, spaces, stop words or single Chinese characters
         (those are in the bigrams of :meth:`tokens`, and alone they match too much)."""
-        return [w for w in self._tokenizer.lcut(text)
+        return [w for w in self._tokenizer.lcut(text, HMM=False)
                 if _WORD.search(w) and w not in STOPWORDS and not (len(w) == 1 and _HAN_RUN.match(w))]
 
     def tokens(self, text: str, words: list[str] | None = None) -> list[str]:

@@ -53,6 +53,7 @@ class Columns:
     COMMUNITY_SCOPE: Final = "community_scope"
     COST: Final = "cost_yuan"
     ONE_OFF: Final = "one_off"
+    DESCRIPTION: Final = "description"
 
     # interactions
     TIMESTAMP: Final = "timestamp"

@@ -18,6 +18,8 @@ from features.columns import Vocab
 MAX_ID_LENGTH: Final = 64
 #: Longest free-text comment of an interaction, in characters (loaders and API).
 MAX_COMMENT_LENGTH: Final = 500
+#: Longest service description, in characters.
+MAX_DESCRIPTION_LENGTH: Final = 2000
 #: The one event that carries a rating, and always does.
 RATED_EVENT: Final = "rate"
 #: Earliest event time accepted (local time): older rows are strays (a zero Unix time, a default date).
@@ -193,6 +195,8 @@ SERVICES = TableSpec(
         ColumnSpec(C.COST, "float", required=False, nullable=True, low=0, high=100_000),
         ColumnSpec(C.ONE_OFF, "bool", required=False, nullable=True,
                    description="used once (e.g. a permit), so not recommended again after use"),
+        ColumnSpec(C.DESCRIPTION, "str", required=False, nullable=True, max_length=MAX_DESCRIPTION_LENGTH,
+                   description="what the service offers, in plain words (free-text requests are matched on it)"),
     ),
 )
 

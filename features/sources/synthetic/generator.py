@@ -14,7 +14,7 @@ from features.columns import LIST_SEPARATOR
 from features.columns import Columns as C
 from features.dataset import Dataset
 from features.sources.synthetic.behaviour import make_interactions
-from features.sources.synthetic.catalogue import CATALOGUE
+from features.sources.synthetic.catalogue import catalogue_frame
 from features.sources.synthetic.definitions import PersonaDefinitions, load_definitions
 from features.sources.synthetic.geography import make_geography
 from features.sources.synthetic.population import TYPES, make_population
@@ -77,8 +77,7 @@ def read_ground_truth(folder: str | Path) -> pd.DataFrame | None:
 
 
 def _services(rng: np.random.Generator, communities: pd.DataFrame) -> pd.DataFrame:
-    frame = pd.DataFrame([entry._asdict() for entry in CATALOGUE])
-    frame.insert(0, C.SERVICE, [f"SV{i + 1:03d}" for i in range(len(frame))])
+    frame = catalogue_frame()
     ids = communities[C.COMMUNITY].to_numpy()
     scopes: list[str | None] = []
     for local in frame.pop("local"):

@@ -2,7 +2,7 @@
 
 The last ``windows`` windows of ``weeks`` weeks each, ending at the end of the data, are scored one after the
 other. For each window every model is fitted as ``linli train`` fits it — its parameters from the training
-config (default ``experiments/configs/default.toml``), the hybrid as :class:`~recommenders.hybrid.HybridRecommender`
+config (default ``training/default.toml``), the hybrid as :class:`~recommenders.hybrid.HybridRecommender`
 — on everything before the window's start (the cut), and judged by NDCG@k of its lists for the residents with a
 relevant event in the window (relevance: book, use, or a rating above 2; :mod:`training.relevance`).
 

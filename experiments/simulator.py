@@ -35,13 +35,13 @@ from features.columns import Columns as C
 from features.dataset import Dataset
 from features.sources import load_folder
 from serving.store import FeedbackStore
-from training.config import DEFAULT_CONFIG, TrainConfig
+from training.config import TrainConfig
 from training.feedback_data import FeedbackLog
 from training.online_gate import observed_ctr
 from training.online_metrics import MODEL_VERSION, REQUEST_ID, VARIANT, online_metrics, z_value
 from training.retrain import train
 
-SIMULATE_CONFIG: Final = DEFAULT_CONFIG.with_name("simulate.toml")
+SIMULATE_CONFIG: Final = Path(__file__).with_name("configs") / "simulate.toml"
 _BATCH_RESIDENTS: Final = 100
 _BATCH_EVENTS: Final = 1000
 _COUNTS: Final = ("lists", "impressions", "clicks")

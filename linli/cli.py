@@ -124,7 +124,7 @@ def demo(
 def train(
     data: DataOption,
     as_json: JsonOption = False,
-    config: Annotated[Path | None, typer.Option(help="Training config TOML (default experiments/configs/default.toml).")
+    config: Annotated[Path | None, typer.Option(help="Training config TOML (default training/default.toml).")
                       ] = None,
     seed: Annotated[int | None, typer.Option(help="Override every seed in the config.")] = None,
     feedback: Annotated[str | None, typer.Option(

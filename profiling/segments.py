@@ -5,9 +5,8 @@ of k, computed on a seeded sample for speed; the final model is fitted on all ac
 with fewer than ``min_events`` events have no behaviour to cluster and form their own last segment.
 Segment ids are renumbered by size (largest first), so a re-run with the same seed gives the same ids.
 
-KMeans runs single-threaded: on small, quick fits OpenMP's thread start-up and synchronisation cost far
-more than they save (measured on 2 cores: 8 candidate fits on 3,000 residents took 15 s with 2 threads
-on a busy machine, 0.2 s with 1; the whole 100,000-resident fit 1.0 s against 3.9 s).
+KMeans runs single-threaded: on small, quick fits OpenMP's thread start-up and synchronisation cost more
+than they save (the timings are in ``docs/profiling.md``).
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ damp very popular services and very active residents), services are compared by 
 each service keeps its ``neighbours`` most similar services, and a resident's score for a service is
 their history (summed event weights) times the pruned similarity, plus ``self_weight`` × their own history
 of that service. A service is not its own neighbour, so ``self_weight = 0`` is the textbook method; the
-default 1.0 scores repeat use too, because residents keep using the same community services (about half of
-next month's bookings and uses are of services a resident already used; chosen on a validation window).
+default 1.0 scores repeat use too, because residents keep using the same community services (the evidence is
+in ``docs/recommenders.md``).
 """
 
 from __future__ import annotations

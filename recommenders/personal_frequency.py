@@ -26,8 +26,8 @@ class PersonalFrequencyConfig(RecommenderConfig):
     ----------
     half_life_days : float or None
         Recency decay of the resident's own events: an event ``d`` days before the cut-off counts
-        ``0.5 ** (d / half_life_days)``; ``None`` counts every event fully. 120 days was the best of
-        14 / 30 / 60 / 120 / none on the synthetic validation communities (``docs/models.md``).
+        ``0.5 ** (d / half_life_days)``; ``None`` counts every event fully. How the default was chosen is
+        in ``docs/models.md``.
     popular_half_life_days : float or None
         The same for the popularity that fills the list after the resident's own services.
     """

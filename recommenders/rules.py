@@ -1,15 +1,13 @@
 """Business rules applied after ranking: eligibility, accessibility first, offline channel, one-off use,
 category diversity (at least a few categories in every list; optionally a cap per category). Rules are
-configuration (:class:`RulesConfig`, ``recommenders/configs/rules.toml``).
+configuration: :class:`RulesConfig` holds their defaults, and a training config changes them under
+``[hybrid.rules]``.
 
 Rules read the same point-in-time features as the ranker (``age_match``, ``scope_match``, …), so what
 a rule decides is explainable from the feature pipeline and is identical in training and serving.
 """
 
 from __future__ import annotations
-
-import tomllib
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from features.columns import Columns as C
 from features.columns import Vocab
 
-DEFAULT_RULES = Path(__file__).with_name("configs") / "rules.toml"
 #: Cross and resident features the rules read; the hybrid always computes them.
 RULE_CROSS_FEATURES = ("age_match", "children_match", "residency_match", "scope_match", "accessibility_match",
                        "pair_strongest_event")
@@ -74,12 +71,6 @@ class RulesConfig(BaseModel):
             raise ValueError(f"min_categories ({self.min_categories}) must be ≤ category_window "
                              f"({self.category_window})")
         return self
-
-    @classmethod
-    def from_toml(cls, path: str | Path = DEFAULT_RULES) -> RulesConfig:
-        """Read a rules file; unknown keys are errors."""
-        with Path(path).open("rb") as handle:
-            return cls(**tomllib.load(handle).get("rules", {}))
 
 
 class ServiceRules:

@@ -65,8 +65,7 @@ def one_writer(request: Request) -> Iterator[None]:
 
     SQLite admits one writer at a time, and a writer that finds the lock taken sleeps in growing steps
     (up to 100 ms); queueing on a Python lock instead keeps the tail latency of concurrent requests low
-    (p99 under 8 concurrent clients: 187 ms → 28 ms in ``experiments/latency_bench.py``). PostgreSQL stores
-    are not serialized.
+    (``docs/api.md`` has the measurement). PostgreSQL stores are not serialized.
     """
     lock: threading.Lock | None = request.app.state.write_lock
     if lock is None:

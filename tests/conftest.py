@@ -62,6 +62,11 @@ def postgres_unreachable() -> str | None:
     return None
 
 
+def under_ci() -> bool:
+    """Whether the suite runs under CI (``CI`` set to anything but empty, ``0``, ``false`` or ``no``)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Skip (or, under CI, fail) a ``postgres`` test when the server cannot be reached."""
     if item.get_closest_marker("postgres") is None:
@@ -70,7 +75,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if reason is None:
         return
     message = f"PostgreSQL at {POSTGRES_URL} is unreachable ({reason}); set LINLI_TEST_POSTGRES_URL"
-    if os.environ.get("CI"):
+    if under_ci():
         pytest.fail(f"{message} — CI must start PostgreSQL before the tests", pytrace=False)
     pytest.skip(message)
 

@@ -1,16 +1,22 @@
-"""The training configuration: one pydantic model, read from TOML (``experiments/configs/*.toml``)."""
+"""The training configuration: one pydantic model holding every default, read from TOML.
+
+The shipped file, ``training/default.toml`` (:data:`DEFAULT_CONFIG`), lists only what production changes from
+the defaults; experiments (``experiments/configs/``) list only what they change from it.
+"""
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from recommenders.hybrid import HybridConfig
 from training.promotion import GateConfig
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "default.toml"
+#: The shipped training config, package data next to this module (so an installed wheel finds it).
+DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
 SINGLE_MODELS = ("popular", "persona_popular", "als", "bpr", "item_knn", "ease", "personal_frequency")
 
 
@@ -30,7 +36,8 @@ class TrainConfig(BaseModel):
     seed : int
         Seed of every random part; same data and seed give the same metrics.
     hybrid : HybridConfig
-        The production model: generators, ranker, rules, feature set.
+        The production model: generators, ranker, rules, feature set. Its ``seed`` is ``seed`` unless the
+        config sets ``hybrid.seed`` itself.
     single_models : tuple of str
         Models evaluated on their own on the same split, for comparison.
     gate : GateConfig
@@ -53,6 +60,22 @@ class TrainConfig(BaseModel):
     gate: GateConfig = GateConfig()
     refit_ranker: bool = False
 
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_under_partial_tables(cls, data: Any) -> Any:
+        """Keep the code's nested choices under a partial table, and give the hybrid the config's seed when it
+        names none of its own."""
+        if not isinstance(data, dict):
+            return data
+        data = _over_nested_defaults(cls, data)
+        seed = data.get("seed", cls.model_fields["seed"].default)
+        hybrid = data.get("hybrid", {})
+        if isinstance(hybrid, dict) and "seed" not in hybrid:
+            return {**data, "hybrid": {**hybrid, "seed": seed}}
+        if isinstance(hybrid, HybridConfig) and "seed" not in hybrid.model_fields_set:
+            return {**data, "hybrid": hybrid.model_copy(update={"seed": seed})}
+        return data
+
     @classmethod
     def from_toml(cls, path: str | Path = DEFAULT_CONFIG) -> TrainConfig:
         """Read a config file; unknown keys and bad values are errors naming the key."""
@@ -68,3 +91,20 @@ class TrainConfig(BaseModel):
         """The same config with every seed set to ``seed``."""
         hybrid = self.hybrid.model_copy(update={"seed": seed})
         return self.model_copy(update={"seed": seed, "hybrid": hybrid})
+
+
+def _over_nested_defaults(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with each partial sub-table laid over the settings its field's default chose.
+
+    A file that sets one ``[hybrid.ranker]`` setting keeps the others the code chose for the hybrid (its ranker
+    default is a ``RankerConfig`` with its own choices, not ``RankerConfig()``), so a file lists only what differs.
+    """
+    out = dict(data)
+    for name, field in model.model_fields.items():
+        value, kind = out.get(name), field.annotation
+        if not (isinstance(value, dict) and isinstance(kind, type) and issubclass(kind, BaseModel)):
+            continue
+        default = field.get_default(call_default_factory=True)
+        chosen = default.model_dump(include=set(default.model_fields_set)) if isinstance(default, BaseModel) else {}
+        out[name] = {**chosen, **_over_nested_defaults(kind, value)}
+    return out

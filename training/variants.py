@@ -17,6 +17,10 @@ from pydantic import ValidationError
 
 from training.config import DEFAULT_CONFIG, TrainConfig, TrainConfigError
 
+#: Tables that are one setting: the set of generators. A file that lists it lists the whole set (as
+#: ``TrainConfig.from_toml`` reads it), so it replaces the base's set and is written whole when it differs.
+WHOLE_TABLES = (("hybrid", "generators"),)
+
 
 def load_variant(path: str | Path, base: str | Path = DEFAULT_CONFIG) -> TrainConfig:
     """A variant file: the settings it lists laid over the shipped training config ``base``.
@@ -47,19 +51,24 @@ def _read_toml(path: str | Path) -> dict[str, Any]:
         raise TrainConfigError(f"cannot read training config {path}: {exc}") from exc
 
 
-def _merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+def _tables(value: Any, other: Any, path: tuple[str, ...]) -> bool:
+    return isinstance(value, Mapping) and isinstance(other, Mapping) and path not in WHOLE_TABLES
+
+
+def _merge(base: Mapping[str, Any], update: Mapping[str, Any], path: tuple[str, ...] = ()) -> dict[str, Any]:
     out = dict(base)
     for key, value in update.items():
-        out[key] = _merge(out[key], value) if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) \
-            else value
+        where = (*path, key)
+        out[key] = _merge(out[key], value, where) if _tables(value, out.get(key), where) else value
     return out
 
 
-def _difference(values: Mapping[str, Any], reference: Mapping[str, Any]) -> dict[str, Any]:
+def _difference(values: Mapping[str, Any], reference: Mapping[str, Any],
+                path: tuple[str, ...] = ()) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in values.items():
-        if isinstance(value, Mapping) and isinstance(reference.get(key), Mapping):
-            nested = _difference(value, reference[key])
+        if _tables(value, reference.get(key), (*path, key)):
+            nested = _difference(value, reference[key], (*path, key))
             if nested:
                 out[key] = nested
         elif key not in reference or reference[key] != value:

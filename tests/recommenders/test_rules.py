@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from features.columns import Columns as C
-from recommenders.rules import DEFAULT_RULES, RulesConfig, ServiceRules
+from recommenders.rules import RulesConfig, ServiceRules
 
 NAN = np.nan
 # six services: two of category a (s0 offline, s1 online), three of b, one of c (offline, one-off)
@@ -131,7 +131,6 @@ def test_short_lists_are_padded_with_minus_one() -> None:
     assert _select(OFF, scores, _cross(1), _residents([0], [0]), 4).tolist() == [[5, 0, -1, -1]]
 
 
-def test_rules_are_configuration() -> None:
-    assert RulesConfig.from_toml(DEFAULT_RULES) == RulesConfig()
+def test_unknown_rules_are_errors() -> None:
     with pytest.raises(ValidationError, match="max_per_categroy"):
         RulesConfig(max_per_categroy=2)  # type: ignore[call-arg]

@@ -14,7 +14,7 @@ from features.columns import Columns as C
 from features.dataset import Dataset
 from recommenders.hybrid import HybridConfig
 from recommenders.ranker import RankerConfig
-from training.config import TrainConfig, TrainConfigError
+from training.config import TrainConfig
 from training.retrain import TrainResult, train
 from training.tracking import load_bundle
 
@@ -100,10 +100,3 @@ def test_a_better_model_replaces_a_weak_champion(dataset: Dataset, tmp_path: Pat
     assert first.promoted and better.promoted and better.alias == "champion"
     client = MlflowClient(tracking_uri=store["tracking_uri"], registry_uri=store["tracking_uri"])
     assert str(client.get_model_version_by_alias(MODEL, "champion").version) == better.model_version
-
-
-def test_config_errors_name_the_key(tmp_path: Path) -> None:
-    path = tmp_path / "bad.toml"
-    path.write_text("test_weeks = 4\n[hybrid]\ncandidates_per_generatr = 5\n", encoding="utf-8")
-    with pytest.raises(TrainConfigError, match="candidates_per_generatr"):
-        TrainConfig.from_toml(path)

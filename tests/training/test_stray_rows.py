@@ -80,6 +80,7 @@ def test_feedback_rows_out_of_time_are_dropped_and_counted(dataset: Dataset, tmp
     assert merged.history_end() == dataset.history_end()
 
 
+@pytest.mark.slow  # trains the hybrid and logs it to MLflow
 def test_a_stray_source_row_does_not_move_the_windows(dataset: Dataset, tmp_path: Path) -> None:
     strays = dataset.interactions.iloc[[0]].copy()
     strays[C.TIMESTAMP] = pd.Timestamp(FUTURE)
@@ -99,6 +100,7 @@ def test_a_stray_source_row_does_not_move_the_windows(dataset: Dataset, tmp_path
     assert run.data.metrics["feedback.out_of_time_rows"] == 3
 
 
+@pytest.mark.slow  # trains the hybrid and logs it to MLflow
 def test_train_with_a_2099_feedback_event_trains_and_reports_it(community_dir: Path, dataset: Dataset,
                                                                tmp_path: Path) -> None:
     url = _store_with_strays(dataset, tmp_path / "feedback.db")

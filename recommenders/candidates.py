@@ -145,6 +145,22 @@ def _ranks(matrix: np.ndarray) -> np.ndarray:
     return generator_features({"g": matrix}, ("rank",))["g_rank"]
 
 
+def generator_scores(generators: dict[str, Recommender], internal: np.ndarray, ids: np.ndarray, n_services: int,
+                     profile_rows: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
+    """Every generator's (residents × services) scores; residents unknown to the model (internal id −1) are scored
+    by :func:`cold_start_scores` from ``profile_rows``."""
+    scores: dict[str, np.ndarray] = {}
+    known = internal >= 0
+    for name, model in generators.items():
+        matrix = np.zeros((len(internal), n_services), dtype=np.float64)
+        if known.any():
+            matrix[known] = model.score_matrix(internal[known])
+        if (~known).any():
+            matrix[~known] = cold_start_scores(model, profile_rows, ids[~known])
+        scores[name] = matrix
+    return scores
+
+
 def cold_start_scores(model: Recommender, profile_rows: pd.DataFrame | None, ids: np.ndarray) -> np.ndarray:
     """Scores for residents a generator never saw: its cold-start path if it has one, else popularity order."""
     scorer = getattr(model, "score_profiles", None)

@@ -19,7 +19,7 @@ the whole history, so serving uses everything known at ``cutoff``.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,34 +29,16 @@ from features.dataset import Dataset
 from features.feature_registry import FeatureSet
 from features.pipeline import FeaturePipeline
 from recommenders.base import RANK, SCORE, Recommender, _flatten
-from recommenders.candidates import (
-    MONOTONE_DIRECTION,
-    candidate_mask,
-    candidate_rows,
-    cold_start_scores,
-    resident_table,
-)
+from recommenders.candidates import MONOTONE_DIRECTION, candidate_mask, candidate_rows, generator_scores, resident_table
 from recommenders.errors import NotEnoughHistoryError
 from recommenders.explanations import Explainer
 from recommenders.hybrid_config import HybridConfig, feature_set_path, with_rule_features
-from recommenders.label_strategies import LabelStage, TimeWindowLabels, label_stages
+from recommenders.label_strategies import LabelStage, TimeWindowLabels, TrainingRows, label_stages, shown_matrix
 from recommenders.ranker import RankerConfig
 from recommenders.ranker_bag import RankerBag
 from recommenders.registry import make_recommender
 from recommenders.repeat import learn_repeat
 from recommenders.rules import RULE_RESIDENT_FEATURES, ServiceRules
-
-
-class TrainingRows(NamedTuple):
-    """The ranker's labelled candidate rows (see :meth:`HybridRecommender.training_rows`): features, relevance,
-    resident group of each row, the number of label stages and the share of labels among the candidates."""
-
-    features: pd.DataFrame
-    relevance: np.ndarray
-    groups: np.ndarray
-    stages: int
-    recall: float
-
 
 #: Residents × services cells scored at once (training rows and score matrices are built in blocks).
 _BLOCK_CELLS = 1_000_000
@@ -177,7 +159,7 @@ class HybridRecommender(Recommender):
         ids = self.resident_ids_.to_external(internal)
         shown = None
         if stage.window is not None and isinstance(strategy, TimeWindowLabels) and strategy.shown_negatives:
-            shown = self._shown(stage.window, ids)
+            shown = shown_matrix(stage.window, ids, self.service_ids_.external)
         features, rows, cols = self._candidate_blocks(internal, ids, shown)
         key = pd.Series(labels["relevance"].to_numpy(),
                         index=pd.MultiIndex.from_arrays([labels[C.RESIDENT], labels[C.SERVICE]]))
@@ -186,32 +168,7 @@ class HybridRecommender(Recommender):
         relevance = key.reindex(wanted).fillna(0).to_numpy(dtype=np.int32)
         return features, relevance, rows, int(labels[C.RESIDENT].isin(ids).sum())
 
-    def _shown(self, window: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
-        """(residents × services) bool: services shown to each of ``ids`` in the label window."""
-        shown = np.zeros((len(ids), len(self.service_ids_)), dtype=bool)
-        impressions = window[window[C.EVENT].astype(str) == "impression"]
-        rows = pd.Index(ids).get_indexer(impressions[C.RESIDENT].astype(str).to_numpy())
-        cols = self.service_ids_.external.get_indexer(impressions[C.SERVICE].astype(str).to_numpy())
-        keep = (rows >= 0) & (cols >= 0)
-        shown[rows[keep], cols[keep]] = True
-        return shown
-
     # ----- scoring --------------------------------------------------------------------------------------
-    def _generator_scores(self, internal: np.ndarray, profile_rows: pd.DataFrame | None = None,
-                          ids: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        scores: dict[str, np.ndarray] = {}
-        known = internal >= 0
-        for name, model in self.generators_.items():
-            matrix = np.zeros((len(internal), len(self.service_ids_)), dtype=np.float64)
-            if known.any():
-                matrix[known] = model.score_matrix(internal[known])
-            if (~known).any():
-                if ids is None:
-                    raise ValueError("scoring residents unknown to the model needs their ids")
-                matrix[~known] = cold_start_scores(model, profile_rows, ids[~known])
-            scores[name] = matrix
-        return scores
-
     def _candidates(self, internal: np.ndarray, ids: np.ndarray, profile_rows: pd.DataFrame | None = None,
                     cross_all: pd.DataFrame | None = None, extra: np.ndarray | None = None
                     ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, pd.DataFrame]:
@@ -228,8 +185,8 @@ class HybridRecommender(Recommender):
             pairs = pd.DataFrame({C.RESIDENT: np.repeat(ids, len(services)), C.SERVICE: np.tile(services, len(ids))})
             cross_all = self.pipeline_.cross_features(pairs, profile_rows=profile_rows)
         allowed = self.rules_.allowed(cross_all, (len(ids), len(services)))
-        scores = {name: np.where(allowed, matrix, -np.inf)
-                  for name, matrix in self._generator_scores(internal, profile_rows, ids).items()}
+        generated = generator_scores(self.generators_, internal, ids, len(services), profile_rows)
+        scores = {name: np.where(allowed, matrix, -np.inf) for name, matrix in generated.items()}
         mask = candidate_mask(scores, self.config.candidates_per_generator) & allowed
         if extra is not None:
             mask |= extra & allowed

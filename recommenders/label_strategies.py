@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -99,6 +99,18 @@ class LabelStage:
     description: str
 
 
+class TrainingRows(NamedTuple):
+    """The ranker's labelled candidate rows (see :meth:`~recommenders.hybrid.HybridRecommender.training_rows`):
+    features, relevance, resident group of each row, the number of label stages and the share of labels among
+    the candidates."""
+
+    features: pd.DataFrame
+    relevance: np.ndarray
+    groups: np.ndarray
+    stages: int
+    recall: float
+
+
 def label_stages(strategy: TimeWindowLabels | StratifiedFoldLabels, dataset: Dataset, cutoff: pd.Timestamp,
                  seed: int) -> Iterator[LabelStage]:
     """The stages of ``strategy`` over ``dataset`` (already cut at ``cutoff``)."""
@@ -138,6 +150,17 @@ def window_labels(window: pd.DataFrame) -> pd.DataFrame:
     return frame.groupby([C.RESIDENT, C.SERVICE], as_index=False)["relevance"].max()
 
 
+def shown_matrix(window: pd.DataFrame, ids: np.ndarray, services: pd.Index) -> np.ndarray:
+    """(residents × services) bool: services shown (``impression`` events of ``window``) to each of ``ids``."""
+    shown = np.zeros((len(ids), len(services)), dtype=bool)
+    impressions = window[window[C.EVENT].astype(str) == "impression"]
+    rows = pd.Index(ids).get_indexer(impressions[C.RESIDENT].astype(str).to_numpy())
+    cols = services.get_indexer(impressions[C.SERVICE].astype(str).to_numpy())
+    keep = (rows >= 0) & (cols >= 0)
+    shown[rows[keep], cols[keep]] = True
+    return shown
+
+
 def stratified_folds(dataset: Dataset, n_folds: int, seed: int,
                      stratify_by: Literal["service", "resident"] = "service") -> list[tuple[Dataset, pd.DataFrame]]:
     """``n_folds`` disjoint held-out slices of ``dataset``'s interactions: ``(rest, slice)`` pairs.
@@ -172,5 +195,5 @@ def _position_in_run(sorted_codes: np.ndarray) -> np.ndarray:
     return np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
 
 
-__all__ = ["EVENT_RELEVANCE", "LabelStage", "LabelStrategy", "StratifiedFoldLabels", "TimeWindowLabels",
-           "label_stages", "stratified_folds", "window_labels", "with_interactions"]
+__all__ = ["EVENT_RELEVANCE", "LabelStage", "LabelStrategy", "StratifiedFoldLabels", "TimeWindowLabels", "TrainingRows",
+           "label_stages", "shown_matrix", "stratified_folds", "window_labels", "with_interactions"]

@@ -10,7 +10,7 @@ from features.columns import Columns as C
 from features.dataset import Dataset
 from recommenders.base import RANK, Recommender
 from recommenders.hybrid import HybridConfig, HybridRecommender
-from recommenders.label_strategies import TimeWindowLabels, label_stages
+from recommenders.label_strategies import TimeWindowLabels, label_stages, shown_matrix
 from recommenders.ranker import RankerConfig
 from recommenders.testing import RecommenderContract, holdout_cutoff, model_ndcg, relevant_pairs
 
@@ -133,7 +133,7 @@ def test_services_shown_and_passed_over_are_ranker_negatives(dataset: Dataset, h
     times = dataset.interactions[C.TIMESTAMP]
     window = dataset.interactions[(times >= label_start) & (times < hybrid.cutoff_)]
     ids = np.asarray(pd.unique(window[C.RESIDENT].astype(str)))[:50]
-    shown = hybrid._shown(window, ids)
+    shown = shown_matrix(window, ids, hybrid.service_ids_.external)
     impressions = window[(window[C.EVENT] == "impression") & window[C.RESIDENT].isin(ids)]
     expected = set(zip(impressions[C.RESIDENT].astype(str), impressions[C.SERVICE].astype(str), strict=True))
     rows, cols = np.nonzero(shown)

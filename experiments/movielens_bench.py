@@ -3,9 +3,10 @@
 For each split seed (42, 1, 2 by default), in one process and on the same splits
 (:mod:`training.benchmark_protocol`): popularity, item-kNN, implicit ALS, implicit BPR and EASE are each
 tuned on a validation slice carved out of train (never on test), refitted on all of train and evaluated on
-test; Linli's hybrid (:class:`~recommenders.side_hybrid.SideHybrid`: the tuned models as candidate generators,
-LightGBM LambdaRank over their ranks plus demographics, genres and time) is trained on k held-out folds of
-train and evaluated on the same test. The run is logged to MLflow. Run: ``linli bench movielens --json``.
+test; Linli's hybrid — the shipped :class:`~recommenders.hybrid.HybridRecommender`, configured by
+``experiments/configs/movielens.toml`` (stratified-fold labels, the tuned models as candidate generators, LightGBM
+LambdaRank over their ranks plus the registered side and time feature families) — is trained on train and
+evaluated on the same test. The run is logged to MLflow. Run: ``linli bench movielens --json``.
 """
 
 from __future__ import annotations
@@ -13,27 +14,30 @@ from __future__ import annotations
 import json
 import os
 import time
+import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import mlflow
 import numpy as np
+from pydantic import ValidationError
 
 from features.dataset import Dataset
-from recommenders.ranker import RankerConfig
+from recommenders.hybrid import HybridConfig, HybridRecommender
+from recommenders.label_strategies import StratifiedFoldLabels
 from recommenders.registry import make_recommender
-from recommenders.side_hybrid import SideHybrid, SideHybridConfig
 from training import benchmark_protocol as bp
 from training.tracking import connect, flat_metrics
+
+#: The hybrid's configuration for the published protocol.
+CONFIG = Path(__file__).resolve().parent / "configs" / "movielens.toml"
 
 #: Every rating is an interaction; its weight is its number of stars (rate 5 × rating / 5).
 RATING_WEIGHTS: dict[str, float] = {"rate": 5.0, "rating_pivot": 0.0}
 SEEDS = (42, 1, 2)
 PROTOCOL = bp.Protocol()
 HYBRID = "linli_hybrid"
-#: Rankers averaged in the hybrid (chosen on validation: ``python -m experiments.movielens_validation``).
-BAGS = 5
 
 #: Model → (registered recommender, grid searched on the validation slice).
 GRIDS: dict[str, tuple[str, list[dict[str, Any]]]] = {
@@ -52,6 +56,38 @@ QUICK_GRIDS: dict[str, tuple[str, list[dict[str, Any]]]] = {
     "implicit_als": ("als", [{"factors": 8, "regularization": 50.0, "iterations": 3}]),
     "ease": ("ease", [{"regularization": 500.0}]),
 }
+
+
+class BenchConfigError(ValueError):
+    """The benchmark's hybrid configuration file cannot be read or breaks the HybridConfig schema."""
+
+
+def load_config(path: Path = CONFIG) -> HybridConfig:
+    """The ``[hybrid]`` table of a TOML file as a :class:`HybridConfig` (errors name the file and the key)."""
+    try:
+        with Path(path).open("rb") as handle:
+            table = tomllib.load(handle)
+        return HybridConfig.model_validate(table.get("hybrid", {}))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise BenchConfigError(f"cannot read hybrid config {path}: {exc}") from exc
+    except ValidationError as exc:
+        raise BenchConfigError(f"hybrid config {path} is invalid:\n{exc}") from exc
+
+
+def quick_config(config: HybridConfig) -> HybridConfig:
+    """A smoke-run version of ``config``: two folds, fewer candidates, one small ranker."""
+    labels = config.labels
+    if isinstance(labels, StratifiedFoldLabels):
+        labels = labels.model_copy(update={"folds": 2})
+    ranker = config.ranker.model_copy(update={"n_estimators": 20, "early_stopping_rounds": 10, "n_jobs": 1})
+    return config.model_copy(update={"labels": labels, "candidates_per_generator": 20, "ranker": ranker,
+                                     "ranker_bags": 1})
+
+
+def with_tuned_generators(config: HybridConfig, tuned: dict[str, dict[str, Any]], seed: int) -> HybridConfig:
+    """``config`` for one split seed: its generators take their tuned parameters, and the seed."""
+    generators = {name: {**params, **tuned.get(name, {})} for name, params in config.generators.items()}
+    return config.model_copy(update={"generators": generators, "seed": seed})
 
 
 def _params(grid_point: dict[str, Any]) -> dict[str, Any]:
@@ -75,8 +111,7 @@ def tune(name: str, inner: Dataset, validation: Any, grid: list[dict[str, Any]],
 
 
 def run_seed(dataset: Dataset, seed: int, grids: dict[str, tuple[str, list[dict[str, Any]]]] = GRIDS, *,
-             folds: int = 4, candidates: int = 50, ranker: RankerConfig | None = None, bags: int = BAGS,
-             protocol: bp.Protocol = PROTOCOL) -> dict[str, dict[str, Any]]:
+             config: HybridConfig | None = None, protocol: bp.Protocol = PROTOCOL) -> dict[str, dict[str, Any]]:
     """Tune, fit and evaluate every model on one split seed; the hybrid last (it uses the tuned models).
 
     Returns
@@ -102,9 +137,8 @@ def run_seed(dataset: Dataset, seed: int, grids: dict[str, tuple[str, list[dict[
                            "tuned": point}
         tuned[registered] = _params(point)
     started = time.perf_counter()
-    config = SideHybridConfig(generators=tuned, candidates_per_generator=candidates, seed=seed, bags=bags,
-                              **({"ranker": ranker} if ranker is not None else {}))
-    hybrid = SideHybrid(config).fit(bp.stratified_folds(train, folds, seed, protocol)).refit(train)
+    hybrid_config = with_tuned_generators(config or load_config(), tuned, seed)
+    hybrid = HybridRecommender(hybrid_config).fit(train)
     seconds = time.perf_counter() - started
     out[HYBRID] = {**_ndcg(train, test, hybrid.score_matrix, k), "train_seconds": round(seconds, 2),
                    "candidate_recall": round(hybrid.candidate_recall_, 4),
@@ -125,7 +159,8 @@ def summarise(per_seed: dict[int, dict[str, dict[str, Any]]]) -> dict[str, dict[
 
 
 def run(dataset: Dataset, seeds: Sequence[int] = SEEDS, *, data_name: str = "ml-100k",
-        tracking_uri: str | None = None, artifact_location: str | None = None, quick: bool = False) -> dict[str, Any]:
+        tracking_uri: str | None = None, artifact_location: str | None = None, quick: bool = False,
+        config: HybridConfig | None = None) -> dict[str, Any]:
     """The whole benchmark: every seed, means over seeds, published figures, logged to MLflow when a URI is given.
 
     Parameters
@@ -139,20 +174,22 @@ def run(dataset: Dataset, seeds: Sequence[int] = SEEDS, *, data_name: str = "ml-
         MLflow store (the run is named ``movielens-bench``); no logging when ``tracking_uri`` is None.
     quick : bool
         Smoke run: one grid point for three models, two folds, a small ranker.
+    config : HybridConfig, optional
+        The hybrid (default: :func:`load_config` of ``experiments/configs/movielens.toml``).
     """
     started = time.perf_counter()
-    options: dict[str, Any] = {}
+    config = config or load_config()
+    grids = GRIDS
     if quick:
-        options = {"grids": QUICK_GRIDS, "folds": 2, "candidates": 20,
-                   "ranker": RankerConfig(n_estimators=20, early_stopping_rounds=10, max_bin=255, n_jobs=1),
-                   "bags": 1}
-    per_seed = {seed: run_seed(dataset, seed, **options) for seed in seeds}
+        grids, config = QUICK_GRIDS, quick_config(config)
+    per_seed = {seed: run_seed(dataset, seed, grids, config=config) for seed in seeds}
     models = summarise(per_seed)
     best_single = max((m for m in models if m != HYBRID), key=lambda m: models[m]["ndcg@10"])
     hybrid = models[HYBRID]["ndcg@10"]
     result: dict[str, Any] = {
         "data": data_name, "summary": dataset.summary(), "protocol": PROTOCOL.describe(), "seeds": list(seeds),
-        "models": models, "per_seed": {str(seed): rows for seed, rows in per_seed.items()},
+        "hybrid_config": config.model_dump(mode="json"), "models": models,
+        "per_seed": {str(seed): rows for seed, rows in per_seed.items()},
         "published_ndcg@10": bp.PUBLISHED_NDCG,
         "targets": {"hybrid_ndcg@10": hybrid, "best_single": best_single,
                     "hybrid_minus_best_single": round(hybrid - models[best_single]["ndcg@10"], 4),

@@ -3,10 +3,11 @@
 For each split seed, the benchmark's train split (:func:`training.benchmark_protocol.split`; test is dropped
 unread) is split again into inner-train and a validation slice (:func:`~training.benchmark_protocol.validation_split`,
 the slice the single models are tuned on). The single models are tuned there exactly as in
-:mod:`experiments.movielens_bench`; the hybrid then learns its ranker from k stratified folds of inner-train,
-its generators are refitted on inner-train and it is scored on the validation slice — the benchmark's own
-path one level down. Candidate rows are built once per seed; every ranker variant (bags, hyper-parameters)
-is trained on the same rows, so the comparison is cheap and paired.
+:mod:`experiments.movielens_bench`; the hybrid (the shipped :class:`~recommenders.hybrid.HybridRecommender`
+configured by ``experiments/configs/movielens.toml``) then learns its ranker from its label strategy on
+inner-train, its generators are refitted on inner-train and it is scored on the validation slice — the
+benchmark's own path one level down. Candidate rows are built once per seed; every ranker variant (bags, their
+combination, hyper-parameters) is trained on the same rows, so the comparison is cheap and paired.
 
 Run: ``python -m experiments.movielens_validation [--seeds 42,1,2] [--stage bags|grid|all] [--rows DIR]``;
 prints validation nDCG@10 per seed and the mean for every variant (JSON lines).
@@ -24,21 +25,24 @@ from typing import Any
 import numpy as np
 
 from experiments import movielens_bench as mb
+from recommenders.hybrid import HybridRecommender, TrainingRows
 from recommenders.ranker import RankerConfig
-from recommenders.side_hybrid import _RANKER, SideHybrid, SideHybridConfig, TrainingRows
+from recommenders.ranker_bag import RankerBag
 from training import benchmark_protocol as bp
 
-#: Ranker variants compared in each stage (name → SideHybridConfig fields).
-BAGS: dict[str, dict[str, Any]] = {f"bags={b}": {"bags": b} for b in (1, 3, 5)}
+#: Ranker variants compared in each stage (name → HybridConfig fields).
+BAGS: dict[str, dict[str, Any]] = {f"bags={b} {c}": {"ranker_bags": b, "bag_combination": c}
+                                   for b in (1, 3, 5) for c in ("rank_share", "mean_score")}
 
 
 def _grid() -> dict[str, dict[str, Any]]:
+    base = mb.load_config().ranker
     variants: dict[str, dict[str, Any]] = {}
     for leaves in (15, 31, 63):
         for min_child in (50, 200):
             for rate, trees in ((0.05, 300), (0.02, 800)):
                 for colsample in (0.8, 0.5):
-                    ranker = _RANKER.model_copy(update={
+                    ranker = base.model_copy(update={
                         "num_leaves": leaves, "min_child_samples": min_child, "learning_rate": rate,
                         "n_estimators": trees, "colsample_bytree": colsample,
                         "early_stopping_rounds": 40 if rate >= 0.05 else 100})
@@ -47,9 +51,9 @@ def _grid() -> dict[str, dict[str, Any]]:
     return variants
 
 
-def prepare(dataset: Any, seed: int, folds: int = 4, candidates: int = 50) -> dict[str, Any]:
-    """Tune the singles on validation, build the hybrid's ranker rows from folds of inner-train and its
-    validation candidates (generators refitted on inner-train)."""
+def prepare(dataset: Any, seed: int) -> dict[str, Any]:
+    """Tune the singles on validation, build the hybrid's ranker rows on inner-train and its validation
+    candidates (generators refitted on inner-train)."""
     train, _ = bp.split(dataset, seed, mb.PROTOCOL)
     inner, validation = bp.validation_split(train, seed, mb.PROTOCOL)
     tuned: dict[str, dict[str, Any]] = {}
@@ -57,24 +61,25 @@ def prepare(dataset: Any, seed: int, folds: int = 4, candidates: int = 50) -> di
     for model_name, (registered, grid) in mb.GRIDS.items():
         point, ndcg = mb.tune(registered, inner, validation, grid, mb.PROTOCOL.k)
         tuned[registered], singles[model_name] = mb._params(point), round(ndcg, 4)
-    hybrid = SideHybrid(SideHybridConfig(generators=tuned, candidates_per_generator=candidates, seed=seed))
-    rows = hybrid.training_rows(bp.stratified_folds(inner, folds, seed, mb.PROTOCOL))
-    hybrid.fit_ranker(rows).refit(inner)
+    hybrid = HybridRecommender(mb.with_tuned_generators(mb.load_config(), tuned, seed))
+    rows = hybrid.training_rows(inner)
+    hybrid.fit_ranker(rows, inner)
     residents = bp.residents_to_rank(inner, validation)
-    features, cand_rows, cand_cols = hybrid.candidates(residents)
+    features, cand_rows, cand_cols = hybrid._candidate_blocks(residents, inner.resident_ids.to_external(residents))
     return {"seed": seed, "inner": inner, "validation": validation, "tuned": tuned, "singles": singles,
-            "rows": rows, "residents": residents, "features": features, "cand_rows": cand_rows,
-            "cand_cols": cand_cols, "n_services": hybrid.seen_.shape[1]}
+            "config": hybrid.config, "rows": rows, "residents": residents, "features": features,
+            "cand_rows": cand_rows, "cand_cols": cand_cols, "n_services": len(inner.service_ids)}
 
 
 def validation_ndcg(prepared: dict[str, Any], **fields: Any) -> float:
-    """Validation nDCG@10 of a ranker variant (``SideHybridConfig`` fields) trained on the prepared rows."""
+    """Validation nDCG@10 of a ranker variant (``HybridConfig`` fields) trained on the prepared rows."""
     rows: TrainingRows = prepared["rows"]
-    config = SideHybridConfig(generators=prepared["tuned"], seed=prepared["seed"], **fields)
-    variant = SideHybrid(config).fit_ranker(rows)
+    config = prepared["config"].model_copy(update=fields)
+    variant = HybridRecommender(config)
+    bag = RankerBag(variant._ranker_config(), config.ranker_bags, config.seed, config.bag_combination)
+    bag.fit(rows.features, rows.relevance, rows.groups)
     scores = np.full((len(prepared["residents"]), prepared["n_services"]), -np.inf)
-    scores[prepared["cand_rows"], prepared["cand_cols"]] = variant.predict(prepared["features"],
-                                                                           prepared["cand_rows"])
+    scores[prepared["cand_rows"], prepared["cand_cols"]] = bag.score(prepared["features"], prepared["cand_rows"])
     top = bp.unseen_top_k(prepared["inner"], prepared["residents"], scores, mb.PROTOCOL.k)
     return bp.evaluate(top, prepared["validation"], mb.PROTOCOL.k)[f"ndcg@{mb.PROTOCOL.k}"]
 
@@ -160,16 +165,17 @@ def main() -> None:
         started = time.perf_counter()
         prepared.append(_load_or_prepare(dataset, seed, args.rows))
         print(json.dumps({"seed": seed, "singles_validation_ndcg": prepared[-1]["singles"],
-                          "candidate_recall": round(prepared[-1]["rows"].candidate_recall, 4),
+                          "candidate_recall": round(prepared[-1]["rows"].recall, 4),
                           "prepare_seconds": round(time.perf_counter() - started, 1)}), flush=True)
     bags = BAGS
     if args.ranker:
-        ranker = RankerConfig(**{**_RANKER.model_dump(), **json.loads(args.ranker)})
+        ranker = RankerConfig(**{**mb.load_config().ranker.model_dump(), **json.loads(args.ranker)})
         bags = {f"{name} ranker={args.ranker}": {**fields, "ranker": ranker} for name, fields in BAGS.items()}
     if args.stage in ("grid", "all"):
         grid = _grid()
         if args.grid:
-            grid = {json.dumps(point): {"ranker": _RANKER.model_copy(update=point)} for point in json.loads(args.grid)}
+            base = mb.load_config().ranker
+            grid = {json.dumps(point): {"ranker": base.model_copy(update=point)} for point in json.loads(args.grid)}
         compare(prepared, grid)
     if args.stage in ("bags", "all"):
         compare(prepared, bags)

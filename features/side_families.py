@@ -28,6 +28,7 @@ import pandas as pd
 from features.columns import LIST_SEPARATOR, Vocab
 from features.columns import Columns as C
 from features.feature_registry import EventArrays, register
+from features.rating_families import ActivityTables
 
 if TYPE_CHECKING:
     from features.cross_features import CrossContext
@@ -79,7 +80,8 @@ class SideTables:
     """Per-resident genre taste and release-year habit, fitted on the events before the cut-off.
 
     ``taste`` (residents × genres) rows sum to 1, or are NaN for residents without a genre in their history;
-    ``overall`` is everyone's genre share. Any part is None when the data do not carry it.
+    ``overall`` is everyone's genre share; ``activity`` the event days of :mod:`features.rating_families`. Any
+    part is None when the data do not carry it.
     """
 
     genres: np.ndarray | None = None
@@ -87,6 +89,7 @@ class SideTables:
     overall: np.ndarray | None = None
     years: np.ndarray | None = None
     resident_year: np.ndarray | None = None
+    activity: ActivityTables | None = None
 
     @classmethod
     def fit(cls, events: EventArrays, services: pd.DataFrame, n_residents: int) -> SideTables:
@@ -108,7 +111,8 @@ class SideTables:
             total_year = np.bincount(resident[known], weights=w * years[service][known], minlength=n_residents)
             mass_year = np.bincount(resident[known], weights=w, minlength=n_residents)
             resident_year = np.divide(total_year, mass_year, out=np.full(n_residents, np.nan), where=mass_year > 0)
-        return cls(genres, taste, overall, years, resident_year)
+        return cls(genres, taste, overall, years, resident_year,
+                   ActivityTables.fit(events, n_residents, len(services)))
 
 
 def _per_resident(values: np.ndarray | None, rows: np.ndarray) -> np.ndarray:

@@ -4,25 +4,38 @@ generator's top services becomes the candidate set, and each candidate gets one 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
 from features.columns import Columns as C
 from features.pipeline import FeaturePipeline
+from recommenders.base import Recommender
+
+#: What a ranker row may say about each generator: its raw score, the rank within the resident (1 = best), the
+#: gap to the resident's best score, and that gap in standard deviations of the resident's finite scores.
+GeneratorStat = Literal["score", "rank", "gap", "relative"]
+DEFAULT_GENERATOR_STATS: tuple[GeneratorStat, ...] = ("score", "rank", "gap")
+#: Monotone direction of each statistic when the ranker is constrained (a better rank never lowers the score).
+MONOTONE_DIRECTION: dict[str, int] = {"score": 1, "rank": -1, "gap": 1, "relative": 1}
 
 
-def generator_features(scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Per generator: raw score, rank within the resident (1 = best) and gap to the resident's best score.
+def generator_features(scores: dict[str, np.ndarray],
+                       stats: Sequence[GeneratorStat] = DEFAULT_GENERATOR_STATS) -> dict[str, np.ndarray]:
+    """Per generator, the ``stats`` of every (resident, service) cell (non-finite scores count as worst).
 
     Parameters
     ----------
     scores : dict of str to ndarray (n, m)
         Each generator's scores for the same n residents and m services.
+    stats : sequence of {"score", "rank", "gap", "relative"}
 
     Returns
     -------
     dict of str to ndarray (n, m)
-        ``{name}_score``, ``{name}_rank``, ``{name}_gap``.
+        ``{name}_{stat}`` for every generator and statistic, generator by generator.
     """
     out: dict[str, np.ndarray] = {}
     for name, matrix in scores.items():
@@ -31,10 +44,18 @@ def generator_features(scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rank = np.empty_like(order)
         np.put_along_axis(rank, order, np.arange(1, matrix.shape[1] + 1)[None, :], axis=1)
         best = np.nanmax(np.where(np.isnan(finite), -np.inf, finite), axis=1, keepdims=True)
-        out[f"{name}_score"] = finite
-        out[f"{name}_rank"] = rank.astype(np.float64)
-        out[f"{name}_gap"] = finite - best
+        for stat in stats:
+            out[f"{name}_{stat}"] = (finite if stat == "score" else rank.astype(np.float64) if stat == "rank"
+                                     else finite - best if stat == "gap" else _relative(finite, best))
     return out
+
+
+def _relative(finite: np.ndarray, best: np.ndarray) -> np.ndarray:
+    """Gap to the best score in standard deviations of the resident's finite scores (NaN where none)."""
+    counts = np.isfinite(finite).sum(axis=1, keepdims=True)
+    mean = np.nansum(finite, axis=1, keepdims=True) / np.maximum(counts, 1)
+    spread = np.sqrt(np.nansum((finite - mean) ** 2, axis=1, keepdims=True) / np.maximum(counts, 1))
+    return (finite - best) / np.where(spread > 0, spread, 1.0)
 
 
 def candidate_mask(scores: dict[str, np.ndarray], per_generator: int) -> np.ndarray:
@@ -76,6 +97,8 @@ def candidate_rows(
     resident: pd.DataFrame,
     cross_all: pd.DataFrame | None = None,
     profile_rows: pd.DataFrame | None = None,
+    stats: Sequence[GeneratorStat] = DEFAULT_GENERATOR_STATS,
+    count_top: int | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Feature rows of the candidates, sorted by resident (so each resident is one ranker group).
 
@@ -86,6 +109,10 @@ def candidate_rows(
     cross_all : pandas.DataFrame, optional
         Cross features of every (resident, service) pair in row-major order, when the caller has them
         anyway (serving needs them for the rules); otherwise only the candidates' are computed.
+    stats : sequence of str
+        The :func:`generator_features` of every generator.
+    count_top : int, optional
+        Add ``n_generators``: how many generators have the service among their first ``count_top``.
 
     Returns
     -------
@@ -95,7 +122,10 @@ def candidate_rows(
         Resident row (0..n-1) and service column (0..m-1) of every feature row.
     """
     rows, cols = np.nonzero(mask)
-    parts: dict[str, np.ndarray] = {name: value[rows, cols] for name, value in generator_features(scores).items()}
+    parts = {name: value[rows, cols] for name, value in generator_features(scores, stats).items()}
+    if count_top is not None:
+        proposed = [_ranks(matrix)[rows, cols] <= count_top for matrix in scores.values()]
+        parts["n_generators"] = np.asarray(np.sum(proposed, axis=0), dtype=np.float64)
     service = pipeline.service_features(service_ids)
     if cross_all is None:
         pairs = pd.DataFrame({C.RESIDENT: resident_ids[rows], C.SERVICE: service_ids[cols]})
@@ -109,3 +139,33 @@ def candidate_rows(
         pd.DataFrame(cross.to_numpy(dtype=np.float64), columns=[f"x.{c}" for c in cross.columns]),
     ], axis=1)
     return frame.astype(np.float32), rows, cols
+
+
+def _ranks(matrix: np.ndarray) -> np.ndarray:
+    return generator_features({"g": matrix}, ("rank",))["g_rank"]
+
+
+def generator_scores(generators: dict[str, Recommender], internal: np.ndarray, ids: np.ndarray, n_services: int,
+                     profile_rows: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
+    """Every generator's (residents × services) scores; residents unknown to the model (internal id −1) are scored
+    by :func:`cold_start_scores` from ``profile_rows``."""
+    scores: dict[str, np.ndarray] = {}
+    known = internal >= 0
+    for name, model in generators.items():
+        matrix = np.zeros((len(internal), n_services), dtype=np.float64)
+        if known.any():
+            matrix[known] = model.score_matrix(internal[known])
+        if (~known).any():
+            matrix[~known] = cold_start_scores(model, profile_rows, ids[~known])
+        scores[name] = matrix
+    return scores
+
+
+def cold_start_scores(model: Recommender, profile_rows: pd.DataFrame | None, ids: np.ndarray) -> np.ndarray:
+    """Scores for residents a generator never saw: its cold-start path if it has one, else popularity order."""
+    scorer = getattr(model, "score_profiles", None)
+    if scorer is not None and profile_rows is not None:
+        rows = profile_rows.set_index(C.RESIDENT).loc[ids].reset_index()
+        return np.asarray(scorer(rows), dtype=np.float64)
+    popularity = np.asarray(model.history_.sum(axis=0)).ravel()
+    return np.tile(popularity / max(popularity.max(), 1e-9), (len(ids), 1))

@@ -21,7 +21,7 @@ FEATURE_LABELS: dict[str, tuple[str, str]] = {
     "x.age_match": ("your age group", "您的年龄段"),
     "svc.service_mean_rating": ("residents' ratings", "居民评价"),
 }
-#: Labels of the candidate generators' features (``{name}_score``, ``{name}_rank``, ``{name}_gap``).
+#: Labels of the candidate generators' features (``{name}_score``, ``_rank``, ``_gap``, ``_relative``).
 GENERATOR_LABELS: dict[str, tuple[str, str]] = {
     "popular": ("overall popularity", "整体热度"),
     "persona_popular": ("residents like you", "与您情况相似的居民"),
@@ -37,7 +37,7 @@ def feature_label(name: str) -> tuple[str, str]:
     """A readable (English, Chinese) label for any ranker feature name."""
     if name in FEATURE_LABELS:
         return FEATURE_LABELS[name]
-    for suffix in ("_score", "_rank", "_gap"):
+    for suffix in ("_score", "_rank", "_gap", "_relative"):
         if name.endswith(suffix) and name.removesuffix(suffix) in GENERATOR_LABELS:
             return GENERATOR_LABELS[name.removesuffix(suffix)]
     if name.startswith(("x.pair_", "x.repeat_")):

@@ -1,12 +1,20 @@
-"""The hybrid recommender: candidate generators → LightGBM LambdaRank → rules → explained top-k.
+"""The one hybrid recommender: candidate generators → LightGBM LambdaRank → rules → explained top-k.
 
-``fit(dataset, cutoff)`` trains in two stages on the history before ``cutoff``:
-1. the generators are fitted on the history before ``cutoff − label_weeks``; the ranker learns to
-   order their candidates from the residents' positive events in the last ``label_weeks`` (with early
-   stopping on held-out residents); with ``label_windows`` > 1 the same is repeated for earlier windows of
-   ``label_weeks`` and the ranker trains on all of them;
-2. the generators and the feature pipeline are refitted on the whole history, so serving uses
-   everything known at ``cutoff``.
+It is built from explicit parts, each configuration (:class:`HybridConfig`):
+
+* **candidate generators** (``generators``; registered recommenders, time-aware popularity among them): each
+  proposes its top ``candidates_per_generator`` services the rules allow;
+* **a label strategy** (``labels``, :mod:`recommenders.label_strategies`): :class:`TimeWindowLabels` (the
+  last weeks before the cut-off) or :class:`StratifiedFoldLabels` (held-out folds of a randomly split history);
+* **a feature collector**: the generators' statistics per candidate (``generator_features``, optionally
+  ``n_generators`` and monotone constraints) plus the registered feature families of ``feature_set``;
+* **the ranker bag** (``ranker``, ``ranker_bags``, ``bag_combination``: mean score or rank share);
+* **the rules** (``rules``).
+
+``fit(dataset, cutoff)`` trains in two stages on the history before ``cutoff``: for every label stage the
+generators and the feature pipeline are fitted on the stage's history and the ranker's rows are their candidates
+for the labelled residents, labelled by the stage; then the generators and the feature pipeline are refitted on
+the whole history, so serving uses everything known at ``cutoff``.
 """
 
 from __future__ import annotations
@@ -15,103 +23,107 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
 
 from features.columns import Columns as C
 from features.dataset import Dataset
-from features.feature_registry import Entity, FeatureSet
+from features.feature_registry import FeatureSet
 from features.pipeline import FeaturePipeline
-from recommenders.base import RANK, SCORE, Recommender, RecommenderConfig
-from recommenders.candidates import candidate_mask, candidate_rows, resident_table
+from recommenders.base import RANK, SCORE, Recommender, _flatten
+from recommenders.candidates import MONOTONE_DIRECTION, candidate_mask, candidate_rows, generator_scores, resident_table
 from recommenders.errors import NotEnoughHistoryError
 from recommenders.explanations import Explainer
+from recommenders.hybrid_config import HybridConfig, feature_set_path, with_rule_features
+from recommenders.label_strategies import LabelStage, TimeWindowLabels, TrainingRows, label_stages, shown_matrix
 from recommenders.ranker import RankerConfig
 from recommenders.ranker_bag import RankerBag
 from recommenders.registry import make_recommender
 from recommenders.repeat import learn_repeat
-from recommenders.rules import RULE_CROSS_FEATURES, RULE_RESIDENT_FEATURES, RulesConfig, ServiceRules
+from recommenders.rules import RULE_RESIDENT_FEATURES, ServiceRules
 
-#: Graded relevance of an event for ranker labels (rate uses the rating).
-_LABEL = {"click": 1, "book": 2, "use": 3}
-
-
-def _default_generators() -> dict[str, dict[str, Any]]:
-    """Generators of a default :class:`HybridConfig`, each with its default parameters."""
-    return {"popular": {}, "persona_popular": {}, "als": {}, "bpr": {}, "item_knn": {}, "ease": {},
-            "personal_frequency": {}}
-
-
-class HybridConfig(RecommenderConfig):
-    """Configuration of the hybrid (all parts; a model is rebuilt from it)."""
-
-    generators: dict[str, dict[str, Any]] = Field(default_factory=_default_generators)
-    candidates_per_generator: int = Field(10, ge=1)
-    label_weeks: int = Field(3, ge=1)
-    #: Consecutive label windows of ``label_weeks`` the ranker trains on, newest first: window ``i`` labels the
-    #: weeks ``[cutoff − (i+1)·label_weeks, cutoff − i·label_weeks)`` with generators and features fitted
-    #: before them. 1 is today's single window; more give the ranker more (older) examples at the cost of a
-    #: generator fit per window. Windows without history are skipped.
-    label_windows: int = Field(1, ge=1, le=6)
-    max_label_residents: int = Field(15_000, ge=100)
-    feature_set: str | None = None
-    #: Services shown to a resident in the label window (``impression`` events, e.g. served lists from the
-    #: feedback store) and not taken up join the ranker's training rows as negatives (label 0), so a list
-    #: passed over teaches the ranker even when no generator proposed those services.
-    shown_negatives: bool = True
-    #: 15 leaves (not LightGBM's 31): as good on validation communities and half the cost of explanations.
-    ranker: RankerConfig = RankerConfig(num_leaves=15)
-    #: Rankers trained on the same rows with seeds ``seed, seed + 1, ...`` and averaged (see
-    #: :mod:`recommenders.ranker_bag`); 3 was chosen on validation communities, 1 is a single ranker.
-    ranker_bags: int = Field(3, ge=1)
-    rules: RulesConfig = RulesConfig()
-    seed: int = 0
-
-
-def _with_rule_features(feature_set: FeatureSet) -> FeatureSet:
-    config = feature_set.to_dict()
-    rule_features: tuple[tuple[Entity, tuple[str, ...]], ...] = (
-        ("cross", RULE_CROSS_FEATURES), ("resident", RULE_RESIDENT_FEATURES))
-    for entity, extra in rule_features:
-        names = config[entity]["features"]
-        names += [f for f in extra if f not in names and f not in feature_set.columns(entity)]
-    return FeatureSet.from_dict(config, name=feature_set.name)
+#: Residents × services cells scored at once (training rows and score matrices are built in blocks).
+_BLOCK_CELLS = 1_000_000
 
 
 class HybridRecommender(Recommender):
-    """Candidates from several generators, ranked by LambdaRank, filtered and diversified by rules."""
+    """Candidates from several generators, ranked by a LambdaRank bag, filtered and diversified by rules."""
 
     name = "hybrid"
     config_class = HybridConfig
     config: HybridConfig
 
+    def get_params(self) -> dict[str, Any]:
+        """Flat hyper-parameters (lists joined by commas), ready for ``mlflow.log_params``."""
+        flat = _flatten(self.config.model_dump(), f"{self.name}.")
+        return {k: ",".join(map(str, v)) if isinstance(v, list | tuple) else v for k, v in flat.items()}
+
     # ----- training -------------------------------------------------------------------------------------
     def _fit(self, dataset: Dataset) -> None:
+        self.fit_ranker(self._label_rows(dataset), dataset)
+
+    def training_rows(self, dataset: Dataset, cutoff: pd.Timestamp | str | None = None) -> TrainingRows:
+        """The ranker's labelled candidate rows from every label stage of the history before ``cutoff``.
+
+        Fits the generators and the feature pipeline on each stage's history on the way; :meth:`fit` is this
+        followed by :meth:`fit_ranker`. Experiments call the two apart to train several rankers on the same rows.
+
+        Raises
+        ------
+        NotEnoughHistoryError
+            If a required stage has no labels, or no labelled service is among the candidates.
+        """
+        return self._label_rows(self._remember(dataset, cutoff))
+
+    def _label_rows(self, dataset: Dataset) -> TrainingRows:
         cfg = self.config
-        base = FeatureSet.from_toml(cfg.feature_set) if cfg.feature_set else FeatureSet.default()
-        self.feature_set_ = _with_rule_features(base)
+        base = FeatureSet.from_toml(feature_set_path(cfg.feature_set)) if cfg.feature_set else FeatureSet.default()
+        self.feature_set_ = with_rule_features(base)
         parts: list[tuple[pd.DataFrame, np.ndarray, np.ndarray]] = []
-        first_event = dataset.interactions[C.TIMESTAMP].min()
-        for window in range(cfg.label_windows):
-            end = self.cutoff_ - pd.Timedelta(weeks=cfg.label_weeks * window)
-            start = end - pd.Timedelta(weeks=cfg.label_weeks)
-            if window and not start > first_event:
-                break  # no history before this window to fit its generators on
-            self._fit_stage(dataset, start)
-            try:
-                features, relevance, rows = self._training_rows(dataset, start, end)
-            except NotEnoughHistoryError:
-                if window == 0:
-                    raise
-                break
-            offset = parts[-1][2].max() + 1 if parts else 0  # each window's residents are groups of their own
-            parts.append((features, relevance, rows + offset))
-        features = pd.concat([p[0] for p in parts], ignore_index=True)
-        relevance, groups = np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
-        self.label_windows_ = len(parts)
-        self.label_rows_ = len(features)
-        self.ranker_ = RankerBag(cfg.ranker, cfg.ranker_bags, cfg.seed).fit(features, relevance, groups)
-        self._fit_stage(dataset, self.cutoff_)
+        labelled = found = 0
+        for stage in label_stages(cfg.labels, dataset, self.cutoff_, cfg.seed):
+            if stage.labels.empty:
+                if stage.required:
+                    raise NotEnoughHistoryError(
+                        f"no positive events {stage.description} to train the ranker on; "
+                        "use a longer history or a smaller label_weeks")
+                continue
+            self._fit_stage(stage.history, stage.cutoff, final=False)
+            features, relevance, rows, n_labels = self._training_rows(stage)
+            labelled, found = labelled + n_labels, found + int((relevance > 0).sum())
+            keep = pd.Series(relevance).groupby(rows).transform("max").to_numpy() > 0
+            offset = parts[-1][2].max() + 1 if parts else 0  # each stage's residents are groups of their own
+            parts.append((features[keep].reset_index(drop=True), relevance[keep], rows[keep] + offset))
+        groups = sum(len(np.unique(p[2])) for p in parts)
+        if groups < 2:  # the ranker holds residents out for early stopping: it needs two at least
+            raise NotEnoughHistoryError(f"{groups} labelled resident(s) have a labelled service among the "
+                                        "candidates, the ranker needs 2 or more; use more data or candidates")
+        return TrainingRows(pd.concat([p[0] for p in parts], ignore_index=True),
+                            np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]),
+                            len(parts), found / max(labelled, 1))
+
+    def fit_ranker(self, rows: TrainingRows, dataset: Dataset) -> HybridRecommender:
+        """Train the ranker bag on ``rows`` (:meth:`training_rows`), then fit the generators and the feature
+        pipeline on ``dataset`` up to the model's cut-off, as serving uses them."""
+        cfg = self.config
+        self.label_stages_, self.label_rows_, self.candidate_recall_ = rows.stages, len(rows.features), rows.recall
+        self.ranker_ = RankerBag(self._ranker_config(), cfg.ranker_bags, cfg.seed,
+                                 cfg.bag_combination).fit(rows.features, rows.relevance, rows.groups)
+        self._fit_stage(dataset.until(self.cutoff_), self.cutoff_, final=True)
         self.explainer_ = Explainer(self.ranker_)
+        self.is_fitted_ = True
+        return self
+
+    @property
+    def label_windows_(self) -> int:
+        """Label stages the ranker was trained on (time windows or folds)."""
+        return self.label_stages_
+
+    def _ranker_config(self) -> RankerConfig:
+        cfg = self.config
+        if not cfg.monotone_generators:
+            return cfg.ranker
+        monotone = {f"{name}_{stat}": MONOTONE_DIRECTION[stat] for name in cfg.generators
+                    for stat in cfg.generator_features}
+        return cfg.ranker.model_copy(update={"monotone": {**monotone, **cfg.ranker.monotone}})
 
     def refit(self, dataset: Dataset, cutoff: pd.Timestamp | str | None = None) -> HybridRecommender:
         """Refit the generators and the feature pipeline on (newer) data, keeping the trained ranker.
@@ -121,71 +133,42 @@ class HybridRecommender(Recommender):
         """
         self._check_fitted()
         history = self._remember(dataset, cutoff)
-        self._fit_stage(history, self.cutoff_)
+        self._fit_stage(history, self.cutoff_, final=True)
         self.explainer_ = Explainer(self.ranker_)
         return self
 
-    def _fit_stage(self, dataset: Dataset, cutoff: pd.Timestamp) -> None:
+    def _fit_stage(self, dataset: Dataset, cutoff: pd.Timestamp, *, final: bool) -> None:
         self.services_ = dataset.services.set_index(C.SERVICE).loc[dataset.service_ids.external].reset_index()
         repeat = self.config.repeat.model_dump()
         self.generators_: dict[str, Recommender] = {
             name: make_recommender(name, {"repeat": repeat, **params}).fit(dataset, cutoff)
             for name, params in self.config.generators.items()}
-        profile = self.repeat_ if cutoff == self.cutoff_ else learn_repeat(dataset.until(cutoff), self.config.repeat)
+        profile = self.repeat_ if final else learn_repeat(dataset.until(cutoff), self.config.repeat)
         self.rules_ = ServiceRules(self.config.rules, self.services_, profile.no_repeat)
         self.pipeline_ = FeaturePipeline(self.feature_set_).fit(dataset, cutoff)
 
-    def _training_rows(self, dataset: Dataset, label_start: pd.Timestamp, label_end: pd.Timestamp
-                       ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-        window = dataset.interactions[(dataset.interactions[C.TIMESTAMP] >= label_start)
-                                      & (dataset.interactions[C.TIMESTAMP] < label_end)]
-        labels = _labels(window)
-        if labels.empty:
-            raise NotEnoughHistoryError(
-                f"no positive events between {label_start} and {label_end} to train the ranker on; "
-                "use a longer history or a smaller label_weeks")
+    def _training_rows(self, stage: LabelStage) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int]:
+        """Candidate rows of the stage's labelled residents, their relevance and resident row, and the number of
+        labels those residents have (to measure candidate recall)."""
+        labels, strategy = stage.labels, self.config.labels
         residents = pd.unique(labels[C.RESIDENT])
-        rng = np.random.default_rng(self.config.seed)
-        if len(residents) > self.config.max_label_residents:
-            residents = rng.choice(residents, self.config.max_label_residents, replace=False)
+        if isinstance(strategy, TimeWindowLabels) and len(residents) > strategy.max_label_residents:
+            rng = np.random.default_rng(self.config.seed)
+            residents = rng.choice(residents, strategy.max_label_residents, replace=False)
         internal = np.sort(self.resident_ids_.to_internal(residents))
         ids = self.resident_ids_.to_external(internal)
-        shown = self._shown(window, ids) if self.config.shown_negatives else None
-        features, rows, cols, _ = self._candidates(internal, ids, extra=shown)
+        shown = None
+        if stage.window is not None and isinstance(strategy, TimeWindowLabels) and strategy.shown_negatives:
+            shown = shown_matrix(stage.window, ids, self.service_ids_.external)
+        features, rows, cols = self._candidate_blocks(internal, ids, shown)
         key = pd.Series(labels["relevance"].to_numpy(),
                         index=pd.MultiIndex.from_arrays([labels[C.RESIDENT], labels[C.SERVICE]]))
         service_ids = self.service_ids_.external.to_numpy()
         wanted = pd.MultiIndex.from_arrays([ids[rows], service_ids[cols]])
         relevance = key.reindex(wanted).fillna(0).to_numpy(dtype=np.int32)
-        has_positive = pd.Series(relevance).groupby(rows).transform("max").to_numpy() > 0
-        return features[has_positive].reset_index(drop=True), relevance[has_positive], rows[has_positive]
-
-    def _shown(self, window: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
-        """(residents × services) bool: services shown to each of ``ids`` in the label window."""
-        shown = np.zeros((len(ids), len(self.service_ids_)), dtype=bool)
-        impressions = window[window[C.EVENT].astype(str) == "impression"]
-        rows = pd.Index(ids).get_indexer(impressions[C.RESIDENT].astype(str).to_numpy())
-        cols = self.service_ids_.external.get_indexer(impressions[C.SERVICE].astype(str).to_numpy())
-        keep = (rows >= 0) & (cols >= 0)
-        shown[rows[keep], cols[keep]] = True
-        return shown
+        return features, relevance, rows, int(labels[C.RESIDENT].isin(ids).sum())
 
     # ----- scoring --------------------------------------------------------------------------------------
-    def _generator_scores(self, internal: np.ndarray, profile_rows: pd.DataFrame | None = None,
-                          ids: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        scores: dict[str, np.ndarray] = {}
-        known = internal >= 0
-        for name, model in self.generators_.items():
-            matrix = np.zeros((len(internal), len(self.service_ids_)), dtype=np.float64)
-            if known.any():
-                matrix[known] = model.score_matrix(internal[known])
-            if (~known).any():
-                if ids is None:
-                    raise ValueError("scoring residents unknown to the model needs their ids")
-                matrix[~known] = _cold_start_scores(model, profile_rows, ids[~known])
-            scores[name] = matrix
-        return scores
-
     def _candidates(self, internal: np.ndarray, ids: np.ndarray, profile_rows: pd.DataFrame | None = None,
                     cross_all: pd.DataFrame | None = None, extra: np.ndarray | None = None
                     ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, pd.DataFrame]:
@@ -202,26 +185,44 @@ class HybridRecommender(Recommender):
             pairs = pd.DataFrame({C.RESIDENT: np.repeat(ids, len(services)), C.SERVICE: np.tile(services, len(ids))})
             cross_all = self.pipeline_.cross_features(pairs, profile_rows=profile_rows)
         allowed = self.rules_.allowed(cross_all, (len(ids), len(services)))
-        scores = {name: np.where(allowed, matrix, -np.inf)
-                  for name, matrix in self._generator_scores(internal, profile_rows, ids).items()}
+        generated = generator_scores(self.generators_, internal, ids, len(services), profile_rows)
+        scores = {name: np.where(allowed, matrix, -np.inf) for name, matrix in generated.items()}
         mask = candidate_mask(scores, self.config.candidates_per_generator) & allowed
         if extra is not None:
             mask |= extra & allowed
         resident = resident_table(self.pipeline_, ids, internal >= 0, profile_rows)
-        features, rows, cols = candidate_rows(self.pipeline_, ids, services, mask, scores, resident, cross_all,
-                                              profile_rows)
+        cfg = self.config
+        features, rows, cols = candidate_rows(
+            self.pipeline_, ids, services, mask, scores, resident, cross_all, profile_rows, cfg.generator_features,
+            cfg.candidates_per_generator if cfg.count_generators else None)
         return features, rows, cols, resident
+
+    def _candidate_blocks(self, internal: np.ndarray, ids: np.ndarray, extra: np.ndarray | None = None
+                          ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        """:meth:`_candidates` of known residents in blocks of about :data:`_BLOCK_CELLS` pairs (same rows, less
+        memory), rows numbered over all of ``ids``."""
+        step = max(1, _BLOCK_CELLS // max(len(self.service_ids_), 1))
+        blocks = []
+        for start in range(0, len(ids), step):
+            part = slice(start, start + step)
+            features, rows, cols, _ = self._candidates(internal[part], ids[part],
+                                                       extra=None if extra is None else extra[part])
+            blocks.append((features, rows + start, cols))
+        if len(blocks) == 1:
+            return blocks[0]
+        return (pd.concat([b[0] for b in blocks], ignore_index=True), np.concatenate([b[1] for b in blocks]),
+                np.concatenate([b[2] for b in blocks]))
 
     def _score(self, residents: np.ndarray) -> np.ndarray:
         ids = self.resident_ids_.to_external(residents)
-        return self._ranked(self._candidates(residents, ids)[:3], len(ids))
+        return self._ranked(self._candidate_blocks(residents, ids), len(ids))
 
     def _ranked(self, candidates: tuple[pd.DataFrame, np.ndarray, np.ndarray], n: int) -> np.ndarray:
         """Ranker scores as a (residents × services) matrix; −inf for non-candidates."""
         features, rows, cols = candidates
         scores = np.full((n, len(self.service_ids_)), -np.inf)
         if len(features):
-            scores[rows, cols] = self.ranker_.predict(features)
+            scores[rows, cols] = self.ranker_.score(features, rows)
         return scores
 
     # ----- public API -----------------------------------------------------------------------------------
@@ -302,26 +303,5 @@ class HybridRecommender(Recommender):
         return params | {f"hybrid.{k}": v for k, v in self.ranker_.get_params().items()}
 
 
-def _labels(window: pd.DataFrame) -> pd.DataFrame:
-    event = window[C.EVENT].astype(str)
-    relevance = event.map(_LABEL).fillna(0).to_numpy(dtype=np.int32)
-    rating = window[C.RATING].to_numpy(dtype=float, na_value=np.nan)
-    relevance = np.where(event.to_numpy() == "rate", np.where(rating >= 4, 3, np.where(rating <= 2, 0, 2)),
-                         relevance)
-    frame = pd.DataFrame({C.RESIDENT: window[C.RESIDENT].astype(str).to_numpy(),
-                          C.SERVICE: window[C.SERVICE].astype(str).to_numpy(), "relevance": relevance})
-    frame = frame[frame["relevance"] > 0]
-    return frame.groupby([C.RESIDENT, C.SERVICE], as_index=False)["relevance"].max()
 
-
-def _cold_start_scores(model: Recommender, profile_rows: pd.DataFrame | None, ids: np.ndarray) -> np.ndarray:
-    """Scores for residents the model never saw: its cold-start path if it has one, else popularity order."""
-    scorer = getattr(model, "score_profiles", None)
-    if scorer is not None and profile_rows is not None:
-        rows = profile_rows.set_index(C.RESIDENT).loc[ids].reset_index()
-        return np.asarray(scorer(rows), dtype=np.float64)
-    popularity = np.asarray(model.history_.sum(axis=0)).ravel()
-    return np.tile(popularity / max(popularity.max(), 1e-9), (len(ids), 1))
-
-
-__all__ = ["HybridConfig", "HybridRecommender"]
+__all__ = ["HybridConfig", "HybridRecommender", "TrainingRows"]

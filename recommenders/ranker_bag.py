@@ -1,21 +1,25 @@
-"""A bag of LambdaRank rankers: the same rows, seeds ``seed, seed + 1, ...``, scores averaged.
+"""A bag of LambdaRank rankers: the same rows, seeds ``seed, seed + 1, ...``, their scores combined.
 
 The rankers of a bag differ in the residents held out for early stopping and in LightGBM's row and feature
-subsamples. One ranker's order carries that randomness (label noise picked up by one subsample); averaging a few
-removes most of it. Measured on validation data only: three rankers raised the synthetic hybrid's NDCG@10 on
-every one of three validation communities (mean +0.0045), five did no better; on MovieLens-100K validation slices
-five rankers gained +0.006 over one (see the README's benchmark sections).
+subsamples. One ranker's order carries that randomness (label noise picked up by one subsample); combining a few
+removes most of it. The combination is configuration (:data:`BagCombination`): the mean of the rankers' scores,
+or the mean of each row's rank share within its resident, for rankers whose score scales differ (few, noisy
+labels). What each choice measured is in ``docs/recommenders.md`` and ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import numpy as np
 import pandas as pd
 
 from recommenders.errors import NotFittedError
 from recommenders.ranker import LambdaRanker, RankerConfig
+
+#: How a bag combines its rankers: ``mean_score`` (:meth:`RankerBag.predict`) or ``rank_share``
+#: (:meth:`RankerBag.rank_shares`).
+BagCombination = Literal["mean_score", "rank_share"]
 
 
 class RankerBag:
@@ -27,14 +31,20 @@ class RankerBag:
     bags : int, default 1
         Number of rankers (seeds ``seed`` … ``seed + bags − 1``); 1 is exactly one :class:`LambdaRanker`.
     seed : int, default 0
+    combination : {"mean_score", "rank_share"}, default "mean_score"
+        What :meth:`score` returns.
     """
 
-    def __init__(self, config: RankerConfig | None = None, bags: int = 1, seed: int = 0) -> None:
+    def __init__(self, config: RankerConfig | None = None, bags: int = 1, seed: int = 0,
+                 combination: BagCombination = "mean_score") -> None:
         if bags < 1:
             raise ValueError(f"bags must be ≥ 1, got {bags}")
+        if combination not in ("mean_score", "rank_share"):
+            raise ValueError(f"combination must be 'mean_score' or 'rank_share', got {combination!r}")
         self.config = config or RankerConfig()
         self.bags = bags
         self.seed = seed
+        self.combination = combination
 
     def fit(self, features: pd.DataFrame, relevance: np.ndarray, resident_codes: np.ndarray) -> Self:
         """Train every ranker on the same rows (see :meth:`LambdaRanker.fit`)."""
@@ -59,7 +69,14 @@ class RankerBag:
 
     def get_params(self) -> dict[str, Any]:
         """Flat hyper-parameters for experiment tracking (one ranker's, plus ``ranker.bags``)."""
-        return self._check()[0].get_params() | {"ranker.seed": self.seed, "ranker.bags": self.bags}
+        return self._check()[0].get_params() | {"ranker.seed": self.seed, "ranker.bags": self.bags,
+                                                "ranker.combination": getattr(self, "combination", "mean_score")}
+
+    def score(self, features: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+        """The bag's ranking score of candidate rows (``rows``: the resident of each), by its combination."""
+        if getattr(self, "combination", "mean_score") == "rank_share":
+            return self.rank_shares(features, rows)
+        return self.predict(features)
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         """Mean of the rankers' scores (higher is better)."""

@@ -17,7 +17,6 @@ same stratified way (75 / 25 of train, same seed), models are tuned on it, then 
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -28,6 +27,7 @@ import scipy.sparse as sp
 from features.columns import Columns as C
 from features.dataset import Dataset
 from features.sources.movielens import SOURCE_ROW
+from recommenders import label_strategies
 from recommenders.base import top_k_frame
 from training.metrics import per_resident_metrics
 from training.relevance import RELEVANCE
@@ -86,8 +86,7 @@ def file_order(interactions: pd.DataFrame) -> pd.DataFrame:
 
 def with_interactions(dataset: Dataset, interactions: pd.DataFrame) -> Dataset:
     """``dataset`` holding only ``interactions`` (a row subset), with the same residents, services and id maps."""
-    rows = interactions.sort_values(C.TIMESTAMP, kind="stable").reset_index(drop=True)
-    return dataclasses.replace(dataset, interactions=rows)
+    return label_strategies.with_interactions(dataset, interactions)
 
 
 def split(dataset: Dataset, seed: int, protocol: Protocol = Protocol()) -> tuple[Dataset, pd.DataFrame]:
@@ -108,27 +107,12 @@ def stratified_folds(train: Dataset, n_folds: int, seed: int,
                      protocol: Protocol = Protocol()) -> list[tuple[Dataset, pd.DataFrame]]:
     """``n_folds`` disjoint held-out slices of ``train``, stratified like the split: ``(rest, slice)`` pairs.
 
-    Each service's ratings are shuffled with ``seed`` and dealt round-robin to the folds (from a random
-    fold per service), so every fold holds about ``1 / n_folds`` of every service's ratings and every
-    training rating is held out exactly once. Used to give a ranker labels from all of train.
+    The folds of the hybrid's :class:`~recommenders.label_strategies.StratifiedFoldLabels` (see
+    :func:`recommenders.label_strategies.stratified_folds`): every training rating is held out exactly once.
     """
-    if n_folds < 2:
-        raise ValueError(f"n_folds must be ≥ 2, got {n_folds}")
-    rows = file_order(train.interactions)
-    column = C.SERVICE if protocol.filter_by in ("item", "service") else C.RESIDENT
-    codes, _ = pd.factorize(rows[column], sort=True)
-    random = np.random.RandomState(seed)
-    order = np.lexsort((random.rand(len(rows)), codes))
-    start = random.randint(0, n_folds, codes.max() + 1 if len(codes) else 0)
-    fold = np.empty(len(rows), dtype=np.int64)
-    fold[order] = (_position_in_run(codes[order]) + start[codes[order]]) % n_folds
-    return [(with_interactions(train, rows[fold != f]), rows[fold == f]) for f in range(n_folds)]
-
-
-def _position_in_run(sorted_codes: np.ndarray) -> np.ndarray:
-    n = len(sorted_codes)
-    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]) if n else np.zeros(0, np.int64)
-    return np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+    if protocol.filter_by in ("item", "service"):
+        return label_strategies.stratified_folds(train, n_folds, seed, "service")
+    return label_strategies.stratified_folds(train, n_folds, seed, "resident")
 
 
 def truth(test: pd.DataFrame) -> pd.DataFrame:

@@ -10,10 +10,21 @@ from features.columns import Columns as C
 from features.dataset import Dataset
 from recommenders.base import RANK, Recommender
 from recommenders.hybrid import HybridConfig, HybridRecommender
+from recommenders.label_strategies import TimeWindowLabels, label_stages, shown_matrix
 from recommenders.ranker import RankerConfig
 from recommenders.testing import RecommenderContract, holdout_cutoff, model_ndcg, relevant_pairs
 
 FAST = HybridConfig(ranker=RankerConfig(n_estimators=60), seed=3)
+
+
+def test_time_window_keys_at_the_top_level_fill_the_label_strategy() -> None:
+    legacy = HybridConfig.model_validate({"label_weeks": 2, "label_windows": 3, "ranker": {"num_leaves": 7}})
+    assert legacy.labels == TimeWindowLabels(label_weeks=2, label_windows=3) and legacy.label_weeks == 2
+    assert legacy.ranker == RankerConfig(num_leaves=7)  # only what differs is stated; the rest is RankerConfig's
+    with pytest.raises(ValueError, match="label_weeks"):
+        HybridConfig.model_validate({"label_weeks": 2, "labels": {"kind": "stratified_folds"}})
+    with pytest.raises(ValueError, match="folds"):
+        HybridConfig.model_validate({"labels": {"kind": "stratified_folds", "folds": 1}})
 
 
 class TestHybrid(RecommenderContract):
@@ -122,16 +133,17 @@ def test_services_shown_and_passed_over_are_ranker_negatives(dataset: Dataset, h
     times = dataset.interactions[C.TIMESTAMP]
     window = dataset.interactions[(times >= label_start) & (times < hybrid.cutoff_)]
     ids = np.asarray(pd.unique(window[C.RESIDENT].astype(str)))[:50]
-    shown = hybrid._shown(window, ids)
+    shown = shown_matrix(window, ids, hybrid.service_ids_.external)
     impressions = window[(window[C.EVENT] == "impression") & window[C.RESIDENT].isin(ids)]
     expected = set(zip(impressions[C.RESIDENT].astype(str), impressions[C.SERVICE].astype(str), strict=True))
     rows, cols = np.nonzero(shown)
     services = hybrid.service_ids_.external.to_numpy()
     assert {(ids[r], services[c]) for r, c in zip(rows, cols, strict=True)} == expected and expected
     blind = copy.copy(hybrid)
-    blind.config = FAST.model_copy(update={"shown_negatives": False})
-    with_shown, relevance, _ = hybrid._training_rows(dataset, label_start, hybrid.cutoff_)
-    without, relevance_blind, _ = blind._training_rows(dataset, label_start, hybrid.cutoff_)
+    blind.config = FAST.model_copy(update={"labels": FAST.labels.model_copy(update={"shown_negatives": False})})
+    stage = next(label_stages(FAST.labels, dataset.until(hybrid.cutoff_), hybrid.cutoff_, FAST.seed))
+    with_shown, relevance, _, _ = hybrid._training_rows(stage)
+    without, relevance_blind, _, _ = blind._training_rows(stage)
     assert len(with_shown) > len(without)  # shown services the generators did not propose join the rows
     assert (relevance == 0).sum() > (relevance_blind == 0).sum()  # … mostly as negatives
 
@@ -158,11 +170,12 @@ def test_label_windows_train_the_ranker_on_earlier_weeks_too(dataset: Dataset) -
     cheap = FAST.model_copy(update={"generators": {"popular": {}, "personal_frequency": {}}, "ranker_bags": 1})
     cutoff = holdout_cutoff(dataset)
     one = HybridRecommender(cheap).fit(dataset, cutoff)
-    two = HybridRecommender(cheap.model_copy(update={"label_windows": 2})).fit(dataset, cutoff)
+    two = HybridRecommender(HybridConfig(**cheap.model_dump(exclude={"labels"}), label_windows=2)).fit(dataset, cutoff)
     assert (one.label_windows_, two.label_windows_) == (1, 2)
     assert two.label_rows_ > 1.5 * one.label_rows_, f"two windows: {two.label_rows_} rows, one: {one.label_rows_}"
     span = (cutoff - dataset.interactions[C.TIMESTAMP].min()).days // 7
-    many = HybridRecommender(cheap.model_copy(update={"label_windows": 6, "label_weeks": max(span // 3, 1)}))
+    many = HybridRecommender(cheap.model_copy(update={"labels": TimeWindowLabels(label_windows=6,
+                                                                                  label_weeks=max(span // 3, 1))}))
     assert many.fit(dataset, cutoff).label_windows_ < 6, "windows without earlier history are skipped"
     relevant = relevant_pairs(dataset, cutoff)
     assert model_ndcg(two, relevant) > 0.9 * model_ndcg(one, relevant)

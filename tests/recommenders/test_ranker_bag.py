@@ -56,3 +56,15 @@ def test_bad_bag_count_and_use_before_fit_are_clear_errors() -> None:
         RankerBag(CONFIG, bags=0)
     with pytest.raises(NotFittedError):
         RankerBag(CONFIG, bags=2).predict(pd.DataFrame({"signal": [0.1]}))
+
+
+def test_the_combination_is_configuration() -> None:
+    features, relevance, residents = _problem(120, 6, seed=2)
+    mean = RankerBag(CONFIG, bags=2, seed=1).fit(features, relevance, residents)
+    share = RankerBag(CONFIG, bags=2, seed=1, combination="rank_share").fit(features, relevance, residents)
+    assert np.array_equal(mean.score(features, residents), mean.predict(features))
+    shares = share.score(features, residents)
+    assert np.array_equal(shares, share.rank_shares(features, residents)) and ((shares > 0) & (shares <= 1)).all()
+    assert share.get_params()["ranker.combination"] == "rank_share"
+    with pytest.raises(ValueError, match="combination"):
+        RankerBag(CONFIG, bags=2, combination="median")  # type: ignore[arg-type]

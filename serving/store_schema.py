@@ -2,7 +2,8 @@
 
 Three tables: ``served_lists`` (one row per response of the recommendation API), ``served_items`` (the
 services in it, by position) and ``feedback_events`` (what residents did, tied to a served list). Indexes
-serve the joins of the online monitor: events by request, by arrival time and by resident.
+serve the joins of the online monitor: events by request, by arrival time and by resident. The erasure ledger
+(:mod:`privacy.ledger`) lives beside them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 
 from features.columns import Columns as C
 from features.columns import Vocab
+from privacy.ledger import ledger_table, sealed_comment_column
 from recommenders.base import SCORE
 from serving.feedback_models import (
     MAX_COMMENT,
@@ -79,6 +81,7 @@ class StoreTables:
             sa.Column(C.RATING, sa.Float, nullable=True),
             sa.Column(C.CHANNEL, sa.String(16), nullable=True),
             sa.Column(C.COMMENT, sa.String(MAX_COMMENT), nullable=True),
+            sealed_comment_column(),  # the comment, SM4-encrypted (privacy.encryption)
             sa.Column(RECEIVED_AT, sa.DateTime, nullable=False),
             sa.CheckConstraint(_one_of(C.EVENT, Vocab.EVENTS), name="ck_feedback_event"),
             sa.CheckConstraint(f"{C.CHANNEL} IS NULL OR {_one_of(C.CHANNEL, Vocab.EVENT_CHANNEL)}",
@@ -89,6 +92,7 @@ class StoreTables:
             sa.Index("ix_feedback_received_at", RECEIVED_AT),
             sa.Index("ix_feedback_resident", C.RESIDENT),
         )
+        self.erased_residents = ledger_table(self.metadata)  # the erasure ledger (privacy.ledger)
 
     def events_query(self) -> sa.Select[Any]:
         """Feedback events joined with their served list, columns as :data:`EVENT_COLUMNS`, in arrival order."""

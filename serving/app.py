@@ -21,13 +21,14 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
+from serving import privacy_edge
 from serving.auth import ApiKeys
 from serving.errors import add_safe_handlers, answer, invalid_answer, request_id
 from serving.feedback_models import MAX_BATCH
 from serving.group_commit import GroupCommit
 from serving.model_holder import ModelHolder, ModelLoadError
 from serving.planner.session import Sessions
-from serving.routes import feedback, health, models, planner, recommendations, residents, segments
+from serving.routes import erasure, feedback, health, models, planner, recommendations, residents, segments
 from serving.settings import ServingSettings, get_settings
 from serving.store import (
     DuplicateRequestError,
@@ -103,7 +104,8 @@ def create_app(settings: ServingSettings | None = None, *, holder: ModelHolder |
     app.state.store_ready = False
     app.state.store_lock = threading.Lock()
     app.state.load_on_start = load_on_start
-    for module in (recommendations, feedback, residents, segments, planner, models, health):
+    privacy_edge.install(app)  # pseudonyms at the edge, the erasure ledger's view
+    for module in (recommendations, feedback, residents, erasure, segments, planner, models, health):
         app.include_router(module.router)
     _add_error_handlers(app, settings)
     return app

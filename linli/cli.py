@@ -93,7 +93,7 @@ def demo(
             if step == "generate":
                 generate_community(residents=residents, seed=seed).write(folder)
             elif step == "load + validate":
-                dataset = load_folder(folder)
+                dataset = exclude_erased(load_folder(folder), None)
             elif step == "features + personas":
                 result = profile_dataset(dataset, seed=seed)
             else:
@@ -152,6 +152,7 @@ def train(
         cfg = TrainConfig.from_toml(config) if config else TrainConfig.from_toml()
         with stray_rows_reported():
             dataset = load(data, now=stated_now)
+        dataset = exclude_erased(dataset, feedback)  # the erasure ledger (PIPL art. 47)
         log = _feedback_log(feedback)
     except (LinliDataError, TrainConfigError, ProfilingConfigError) as exc:
         raise fail(str(exc)) from exc
@@ -268,7 +269,8 @@ def _serve(host: str, port: int) -> None:
 
 # The other command groups register themselves on ``app`` when imported (after the commands above, so
 # ``linli --help`` lists them in this order).
-from linli import bench_commands, experiment_commands, loop_commands, profile_commands  # noqa: E402, F401
+from linli import bench_commands, experiment_commands, loop_commands, privacy_commands, profile_commands  # noqa: E402, F401
+from linli.privacy_commands import exclude_erased  # noqa: E402
 
 
 def main() -> None:

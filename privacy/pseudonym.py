@@ -71,13 +71,11 @@ class Pseudonymiser:
     def many(self, external_ids: Iterable[str]) -> list[str]:
         """Pseudonyms of many ids, in order (the bulk path: one hex conversion for all of them)."""
         ids = list(external_ids)
-        fresh = [i for i, value in enumerate(ids) if not is_pseudonym(value)]
-        key, digest = self._key, hmac.digest
-        blob = b"".join([digest(key, ids[i].encode(), _DIGEST)[:HEX_DIGITS // 2] for i in fresh]).hex()
-        out = list(ids)
-        for n, i in enumerate(fresh):
-            out[i] = PREFIX + blob[n * HEX_DIGITS:(n + 1) * HEX_DIGITS]
-        return out
+        key, digest, size, step = self._key, hmac.digest, HEX_DIGITS // 2, HEX_DIGITS
+        if not any(value.startswith(PREFIX) for value in ids):  # the usual case: none is a pseudonym yet
+            blob = b"".join([digest(key, value.encode(), _DIGEST)[:size] for value in ids]).hex()
+            return [PREFIX + blob[at:at + step] for at in range(0, len(blob), step)]
+        return [self.one(value) for value in ids]
 
     def series(self, ids: pd.Series) -> pd.Series:
         """A column of ids pseudonymised (each distinct id hashed once; missing values stay missing)."""

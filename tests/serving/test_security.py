@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from serving.app import create_app
@@ -33,8 +34,10 @@ HOSTILE_IDS = ["R0000001' OR '1'='1", "R0000001; DROP TABLE served_lists;--", ".
 
 
 def _routes(client: TestClient) -> set[tuple[str, str]]:
-    return {(method, route.path) for route in client.app.routes if isinstance(route, APIRoute)  # type: ignore[union-attr]
-            for method in route.methods if method != "HEAD"}
+    app = client.app
+    assert isinstance(app, FastAPI)
+    return {(method, route.path) for route in app.routes if isinstance(route, APIRoute)
+            for method in route.methods or () if method != "HEAD"}
 
 
 def _call(client: TestClient, method: str, path: str, key: dict[str, str]) -> int:

@@ -50,6 +50,7 @@ def erase(
 ) -> None:
     """Erase a resident (PIPL art. 47): delete their rows, drop cached lists, keep them out of every retrain."""
     from privacy.pseudonym import PseudonymKeyError, pseudonymise
+    from serving.audit import AuditLog
     from serving.privacy_edge import drop_cached_lists
     from serving.settings import ServingSettings
 
@@ -59,6 +60,9 @@ def erase(
         raise fail(str(exc)) from exc
     with _store(store_url) as store:
         gone = store.erase_resident(stored)
+        audit = AuditLog(store)
+        audit.append("erasure", target=stored, address="cli")
+        audit.close()
     dropped = drop_cached_lists(ServingSettings().lists_cache())
     result = {"resident_id": stored, "rows_deleted": gone, "cached_lists_dropped": dropped}
     _report(result, as_json, f"erased {stored}: " + ", ".join(f"{n:,} {t}" for t, n in gone.items())

@@ -3,7 +3,8 @@
 From the answer on, the resident is not served (404); their served lists, the items in them, their feedback
 and any other row about them are deleted from the store; the precomputed-list cache is dropped; and the erasure
 ledger (their pseudonym) keeps them out of every later ``linli train``, so the next registered version does not
-know them. Erasing twice is harmless (200 again, nothing left to delete).
+know them. The audit log records an ``erasure`` row naming the pseudonym (besides the call itself). Erasing twice
+is harmless (200 again, nothing left to delete).
 """
 
 from __future__ import annotations
@@ -50,4 +51,9 @@ def erase_resident(
     request.app.state.erased.add(stored)
     dropped = drop_cached_lists(request.app.state.settings.lists_cache())
     logger.info("erased resident %s: %s rows deleted, %d cached list files dropped", stored, gone, dropped)
+    state, client = request.state, request.client
+    if request.app.state.settings.audit_enabled:
+        request.app.state.audit.append("erasure", key_id=getattr(state, "key_id", None),
+                                       role=getattr(state, "role", None), target=stored,
+                                       address=client.host if client else None, status=200)
     return ErasurePublic(resident_id=resident_id, erased=True, rows_deleted=gone, cached_lists_dropped=dropped)

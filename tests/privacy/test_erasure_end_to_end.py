@@ -22,6 +22,7 @@ import pytest
 from experiments.local_server import start_server
 from features.sources.synthetic import generate_community
 from privacy.pseudonym import Pseudonymiser
+from serving.audit import AuditLog
 from serving.store import FeedbackStore
 from serving.store_privacy import erased
 from tests.privacy.conftest import ENCRYPTION_KEY, PSEUDONYM_KEY
@@ -140,6 +141,10 @@ def test_an_erased_resident_is_gone_from_serving_the_store_and_the_next_version(
     with FeedbackStore(f"sqlite:///{chain.data / 'feedback.db'}") as store:
         assert erased(store) == {p.one(chain.victim)}
         served, events = set(store.served()["resident_id"]), store.events()
+        audit = AuditLog(store)
+        erasures = [(r["action"], r["role"], r["target"]) for r in audit.rows() if r["action"] == "erasure"]
+        assert erasures == [("erasure", "admin", p.one(chain.victim))] and audit.verify().ok
+        audit.close()
     assert p.one(chain.victim) not in served | set(events["resident_id"])
     assert p.one(chain.neighbour) in served and events["comment"].tolist() == [COMMENT]
     assert chain.second_version != chain.first_version

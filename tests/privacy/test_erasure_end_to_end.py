@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -51,7 +52,7 @@ class Chain:
     victim: str
     neighbour: str
     answers: dict[str, int]
-    erasure: dict[str, object]
+    erasure: dict[str, Any]
     cache_leaks: dict[str, list[str]]
     first_version: str
     second_version: str
@@ -75,7 +76,7 @@ def _bundle_ids(tracking_uri: str, model_name: str, version: str) -> set[str]:
     meta = client.get_model_version(model_name, version)
     local = mlflow.artifacts.download_artifacts(artifact_uri=client.get_model_version_download_uri(
         model_name, version), tracking_uri=tracking_uri)
-    bundle = read_verified_bundle(local, client.get_run(meta.run_id).data.tags)
+    bundle = read_verified_bundle(local, client.get_run(str(meta.run_id)).data.tags)
     return {str(r) for r in bundle.model.resident_ids_.external}
 
 

@@ -56,6 +56,15 @@ def _entries(path: Path) -> list[KeyEntry]:
         raise fail(str(exc)) from exc
 
 
+def _without(path: Path, key_id: str) -> tuple[list[KeyEntry], KeyEntry]:
+    """The key file's entries but ``key_id``, and that entry; exit 2 when there is none."""
+    entries = _entries(path)
+    old = next((e for e in entries if e.key_id == key_id), None)
+    if old is None:
+        raise fail(f"no key {key_id!r} in {path}; `linli keys list` shows the ids")
+    return [e for e in entries if e.key_id != key_id], old
+
+
 def _audit(action: str, key_id: str, role: str, store: str | None) -> None:
     from serving.audit import AuditLog
     from serving.settings import ServingSettings
@@ -94,12 +103,9 @@ def keys_rotate(key_id: Annotated[str, typer.Argument(help="Id of the key to rep
 
     path = _key_file(file)
     with _locked(path):
-        entries = _entries(path)
-        old = next((e for e in entries if e.key_id == key_id), None)
-        if old is None:
-            raise fail(f"no key {key_id!r} in {path}; `linli keys list` shows the ids")
+        kept, old = _without(path, key_id)
         entry, key = new_entry(old.role)
-        write_file(path, [e for e in entries if e.key_id != key_id] + [entry])
+        write_file(path, [*kept, entry])
     _audit("key.rotate", entry.key_id, old.role, store)
     _audit("key.revoke", key_id, old.role, store)
     typer.echo(f"{key_id} revoked; new {old.role} key {entry.key_id}, shown once:", err=True)
@@ -114,11 +120,8 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="Id of the key to rev
 
     path = _key_file(file)
     with _locked(path):
-        entries = _entries(path)
-        old = next((e for e in entries if e.key_id == key_id), None)
-        if old is None:
-            raise fail(f"no key {key_id!r} in {path}; `linli keys list` shows the ids")
-        write_file(path, [e for e in entries if e.key_id != key_id])
+        kept, old = _without(path, key_id)
+        write_file(path, kept)
     _audit("key.revoke", key_id, old.role, store)
     typer.echo(f"revoked {old.role} key {key_id}")
 

@@ -172,6 +172,10 @@ def train(
                                   feedback=log, now=stated_now, profiling=profiling)
         except (SplitError, NotEnoughHistoryError, LinliDataError) as exc:
             raise fail(str(exc)) from exc
+    from linli.security_commands import record_alias_move
+
+    record_alias_move(None if feedback == "none" else feedback, settings.model_name, result.alias,
+                      result.model_version)
     report = result.to_json()
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, default=str))

@@ -1,5 +1,6 @@
 """``linli keys`` (make, rotate, revoke, list and import API keys) and ``linli audit`` (print or verify the
-audit log). Key changes are recorded in the audit log; a running server sees them at its next request."""
+audit log). Key changes and ``linli train``'s alias moves are recorded in the audit log; a running server sees
+key changes at its next request."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from linli.common import JsonOption, app, fail
+from linli.common import JsonOption, app, fail, feedback_store_url
 
 if TYPE_CHECKING:
     from serving.key_file import KeyEntry
@@ -56,6 +57,32 @@ def _entries(path: Path) -> list[KeyEntry]:
         raise fail(str(exc)) from exc
 
 
+def _without(path: Path, key_id: str) -> tuple[list[KeyEntry], KeyEntry]:
+    """The key file's entries but ``key_id``, and that entry; exit 2 when there is none."""
+    entries = _entries(path)
+    old = next((e for e in entries if e.key_id == key_id), None)
+    if old is None:
+        raise fail(f"no key {key_id!r} in {path}; `linli keys list` shows the ids")
+    return [e for e in entries if e.key_id != key_id], old
+
+
+def record_alias_move(store: str | None, model_name: str, alias: str, version: str) -> None:
+    """Record in the audit log that ``alias`` now points at ``version`` (``linli train``'s gate moved it), when
+    the feedback store exists; a store out of reach only warns."""
+    from serving.audit import AuditLog
+    from serving.store import FeedbackStore, StoreUnavailableError
+
+    url, exists = feedback_store_url(store)
+    if not exists:
+        return
+    with FeedbackStore(url) as feedback:
+        try:
+            AuditLog(feedback).append("alias.move", target=f"{model_name}@{alias} -> version {version}",
+                                      address="cli")
+        except StoreUnavailableError as exc:
+            typer.secho(f"warning: the alias moved but could not be audited: {exc}", err=True)
+
+
 def _audit(action: str, key_id: str, role: str, store: str | None) -> None:
     from serving.audit import AuditLog
     from serving.settings import ServingSettings
@@ -94,12 +121,9 @@ def keys_rotate(key_id: Annotated[str, typer.Argument(help="Id of the key to rep
 
     path = _key_file(file)
     with _locked(path):
-        entries = _entries(path)
-        old = next((e for e in entries if e.key_id == key_id), None)
-        if old is None:
-            raise fail(f"no key {key_id!r} in {path}; `linli keys list` shows the ids")
+        kept, old = _without(path, key_id)
         entry, key = new_entry(old.role)
-        write_file(path, [e for e in entries if e.key_id != key_id] + [entry])
+        write_file(path, [*kept, entry])
     _audit("key.rotate", entry.key_id, old.role, store)
     _audit("key.revoke", key_id, old.role, store)
     typer.echo(f"{key_id} revoked; new {old.role} key {entry.key_id}, shown once:", err=True)
@@ -114,11 +138,8 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="Id of the key to rev
 
     path = _key_file(file)
     with _locked(path):
-        entries = _entries(path)
-        old = next((e for e in entries if e.key_id == key_id), None)
-        if old is None:
-            raise fail(f"no key {key_id!r} in {path}; `linli keys list` shows the ids")
-        write_file(path, [e for e in entries if e.key_id != key_id])
+        kept, old = _without(path, key_id)
+        write_file(path, kept)
     _audit("key.revoke", key_id, old.role, store)
     typer.echo(f"revoked {old.role} key {key_id}")
 

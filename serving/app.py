@@ -34,7 +34,7 @@ from serving.planner.session import Sessions
 from serving.rate_limit import RateLimiter
 from serving.routes import audit as audit_routes
 from serving.routes import erasure, feedback, health, models, planner, recommendations, residents, segments
-from serving.security_headers import add_security_middleware
+from serving.security_headers import HEADERS, add_cors
 from serving.settings import ServingSettings, get_settings
 from serving.store import (
     DuplicateRequestError,
@@ -122,7 +122,7 @@ def create_app(settings: ServingSettings | None = None, *, holder: ModelHolder |
         app.include_router(module.router)
     app.add_middleware(AuditMiddleware)  # inside the request-id middleware added next
     _add_error_handlers(app, settings)
-    add_security_middleware(app, settings)
+    add_cors(app, settings)
     install_access_log_filter()
     return app
 
@@ -139,7 +139,7 @@ def _load_quietly(holder: ModelHolder) -> None:
 
 def _add_error_handlers(app: FastAPI, settings: ServingSettings) -> None:
     """Domain errors as short answers; their full cause (store address, SQL) is logged under the request id."""
-    add_safe_handlers(app)
+    add_safe_handlers(app, HEADERS)
     retry = {"Retry-After": str(settings.retry_after_seconds)}
 
     @app.exception_handler(StoreUnavailableError)

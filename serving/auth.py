@@ -20,6 +20,7 @@ from fastapi import HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
 from serving.key_file import ALGORITHM, KeyEntry, KeyFileError, KeyRing, key_digest, new_entry, read_file, write_file
+from serving.planner.session import COOKIE
 from serving.rate_limit import RateLimiter, retry_after
 from serving.settings import ServingSettings
 
@@ -150,7 +151,7 @@ def identify(request: Request, key: str | None) -> KeyEntry | None:
     ring: KeyRing = request.app.state.api_keys
     entry = ring.identify(key) if key else _session_entry(request, ring)
     if entry is None:
-        if key or request.cookies:
+        if key or request.cookies.get(COOKIE):
             limiter.failed(address)
         return None
     request.state.key_id = entry.key_id

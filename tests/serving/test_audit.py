@@ -152,3 +152,19 @@ def test_key_changes_by_the_cli_are_recorded(tmp_path: Path) -> None:
         assert [r["action"] for r in rows] == ["key.new", "key.rotate", "key.revoke", "key.revoke"]
         assert all(key not in str(r) for r in rows) and audit.verify().ok
         audit.close()
+
+
+def test_alias_moves_of_linli_train_are_recorded_where_the_store_exists(tmp_path: Path) -> None:
+    from linli.security_commands import record_alias_move
+
+    absent = tmp_path / "none" / "feedback.db"
+    record_alias_move(f"sqlite:///{absent}", "linli-recommender", "champion", "3")
+    assert not absent.exists()  # no store is created just to audit
+    url = f"sqlite:///{tmp_path}/feedback.db"
+    with FeedbackStore(url) as store:
+        store.create_schema()
+        record_alias_move(url, "linli-recommender", "champion", "3")
+        audit = AuditLog(store)
+        assert [(r["action"], r["target"]) for r in audit.rows()] == [
+            ("alias.move", "linli-recommender@champion -> version 3")]
+        audit.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -39,7 +40,7 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
 def test_tls_and_no_key_in_the_access_log(settings: ServingSettings, tmp_path: Path) -> None:
     cert, key = _self_signed(tmp_path)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_API_KEYS")}
     env |= {"OPENBLAS_NUM_THREADS": "1", "LINLI_DATA_DIR": str(tmp_path), "LINLI_MODEL_NAME": settings.model_name,
             "LINLI_MLFLOW_TRACKING_URI": settings.tracking_uri(), "LINLI_CACHE_DIR": str(settings.cache_dir),
             "LINLI_API_KEYS": API_KEYS, "LINLI_PRECOMPUTE_WORKERS": "1"}
@@ -50,7 +51,7 @@ def test_tls_and_no_key_in_the_access_log(settings: ServingSettings, tmp_path: P
                                    stderr=subprocess.STDOUT)
     url = f"https://127.0.0.1:{port}"
     try:
-        with httpx.Client(verify=str(cert), timeout=10) as client:
+        with httpx.Client(verify=ssl.create_default_context(cafile=str(cert)), timeout=10) as client:
             wait_ready_https(client, url, process, log)
             leaked = client.get(f"{url}/models", params={"api_key": KEYS["admin"], "level": "district"})
             assert leaked.status_code == 401 and KEYS["admin"] not in leaked.text

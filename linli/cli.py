@@ -200,6 +200,7 @@ def _with_personas(cfg: TrainConfig, personas: Path) -> TrainConfig:
 
 def _feedback_log(url: str | None) -> FeedbackLog | None:
     """The feedback store's served lists and events, or ``None`` (no store, or ``--feedback none``)."""
+    from privacy.encryption import DecryptionError, EncryptionKeyError
     from serving.settings import ServingSettings
     from serving.store import FeedbackStore, StoreUnavailableError
     from training.feedback_data import FeedbackLog
@@ -214,7 +215,7 @@ def _feedback_log(url: str | None) -> FeedbackLog | None:
     try:
         with FeedbackStore(url) as store:
             return FeedbackLog(store.served(), store.events())
-    except StoreUnavailableError as exc:
+    except (StoreUnavailableError, DecryptionError, EncryptionKeyError) as exc:  # a wrong or missing SM4 key too
         raise LinliDataError(f"--feedback {url}: {exc}") from exc
 
 

@@ -80,3 +80,22 @@ def test_rekey_without_the_old_key_refuses_and_changes_nothing(url: str, tmp_pat
     assert done.returncode == 0, done.stderr
     with FeedbackStore(url) as store:
         assert set(store.served()["resident_id"]) == {Pseudonymiser(b"a new key").one(r) for r in ("R1", "R2")}
+
+
+def test_train_with_the_wrong_sm4_key_says_so(url: str, tmp_path: Path) -> None:
+    with FeedbackStore(url) as store:
+        store.log_served(ServedList(request_id="c", resident_id=P.one("R3"), model_version="1",
+                                    served_at=datetime(2026, 11, 1), items=[]))
+    os.environ["LINLI_ENCRYPTION_KEY"] = "11" * 16
+    try:
+        with FeedbackStore(url) as store:
+            store.add_events([FeedbackEvent(request_id="c", resident_id=P.one("R3"), service_id="S1", event="rate",
+                                            rating=3, comment="太远了", timestamp=datetime(2026, 11, 1))])
+    finally:
+        del os.environ["LINLI_ENCRYPTION_KEY"]
+    from features.sources.synthetic import generate_community
+
+    folder = generate_community(residents=100, seed=1, weeks=4).write(tmp_path / "export")
+    done = _linli("train", "--data", str(folder), "--feedback", url,
+                  LINLI_ENCRYPTION_KEY="22" * 16, LINLI_DATA_DIR=str(tmp_path))
+    assert done.returncode == 2 and "encrypted under key id" in done.stderr, done.stderr

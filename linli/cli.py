@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -93,7 +94,7 @@ def demo(
             if step == "generate":
                 generate_community(residents=residents, seed=seed).write(folder)
             elif step == "load + validate":
-                dataset = load_folder(folder)
+                dataset = exclude_erased(load_folder(folder), None)
             elif step == "features + personas":
                 result = profile_dataset(dataset, seed=seed)
             else:
@@ -115,7 +116,7 @@ def demo(
     typer.echo("\nsee the runs: linli mlflow-ui   (then open http://127.0.0.1:5000)")
     if serve_api:
         typer.echo(f"planner page: open http://127.0.0.1:{port}/planner and sign in with the planner key "
-                   f"(the `planner:` line of {settings.data_dir / 'api_keys'} unless LINLI_API_KEYS is set). "
+                   "(shown below at the first start, else from LINLI_API_KEYS or `linli keys new --role planner`). "
                    "Starting the API; Ctrl-C stops it.\n")
         _serve("127.0.0.1", port)
 
@@ -152,6 +153,7 @@ def train(
         cfg = TrainConfig.from_toml(config) if config else TrainConfig.from_toml()
         with stray_rows_reported():
             dataset = load(data, now=stated_now)
+        dataset = exclude_erased(dataset, feedback)  # the erasure ledger (PIPL art. 47)
         log = _feedback_log(feedback)
     except (LinliDataError, TrainConfigError, ProfilingConfigError) as exc:
         raise fail(str(exc)) from exc
@@ -170,6 +172,10 @@ def train(
                                   feedback=log, now=stated_now, profiling=profiling)
         except (SplitError, NotEnoughHistoryError, LinliDataError) as exc:
             raise fail(str(exc)) from exc
+    from linli.security_commands import record_alias_move
+
+    record_alias_move(None if feedback == "none" else feedback, settings.model_name, result.alias,
+                      result.model_version)
     report = result.to_json()
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, default=str))
@@ -194,6 +200,7 @@ def _with_personas(cfg: TrainConfig, personas: Path) -> TrainConfig:
 
 def _feedback_log(url: str | None) -> FeedbackLog | None:
     """The feedback store's served lists and events, or ``None`` (no store, or ``--feedback none``)."""
+    from privacy.encryption import DecryptionError, EncryptionKeyError
     from serving.settings import ServingSettings
     from serving.store import FeedbackStore, StoreUnavailableError
     from training.feedback_data import FeedbackLog
@@ -208,7 +215,7 @@ def _feedback_log(url: str | None) -> FeedbackLog | None:
     try:
         with FeedbackStore(url) as store:
             return FeedbackLog(store.served(), store.events())
-    except StoreUnavailableError as exc:
+    except (StoreUnavailableError, DecryptionError, EncryptionKeyError) as exc:  # a wrong or missing SM4 key too
         raise LinliDataError(f"--feedback {url}: {exc}") from exc
 
 
@@ -238,12 +245,20 @@ def mlflow_ui(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 50
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    ssl_certfile: Annotated[Path | None, typer.Option(help="TLS certificate (PEM); with --ssl-keyfile, serve HTTPS.")
+                            ] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM) of --ssl-certfile.")] = None,
 ) -> None:
     """Serve the champion over HTTP: recommendations, feedback, personas, segments, models (Ctrl-C stops it)."""
-    _serve(host, port)
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise fail("give both --ssl-certfile and --ssl-keyfile, or neither")
+    for option, path in (("--ssl-certfile", ssl_certfile), ("--ssl-keyfile", ssl_keyfile)):
+        if path is not None and not path.is_file():
+            raise fail(f"{option} {path}: no such file")
+    _serve(host, port, ssl_certfile, ssl_keyfile)
 
 
-def _serve(host: str, port: int) -> None:
+def _serve(host: str, port: int, ssl_certfile: Path | None = None, ssl_keyfile: Path | None = None) -> None:
     import uvicorn
 
     from serving.app import create_app
@@ -254,16 +269,24 @@ def _serve(host: str, port: int) -> None:
     if settings.api_keys is None and settings.api_keys_file is None:
         path = settings.data_dir / "api_keys"
         if not path.exists():
-            write_new_keys(path)
+            made = write_new_keys(path)
+            if sys.stdout.isatty():  # shown once on the operator's terminal, never written to a log file
+                typer.echo("\n".join(f"  {role}: {key}" for role, key in made.items()))
+            typer.echo(f"made one key per role in {path} (stored hashed): " + (
+                "shown above, once" if sys.stdout.isatty() else "no terminal to show them on; make a usable one "
+                "with `linli keys new --role ROLE` (a running server picks it up)"))
         settings = settings.model_copy(update={"api_keys_file": path})
-        typer.echo(f"no LINLI_API_KEYS set: using the keys in {path} (one per role; keep the file private)")
+        typer.echo(f"no LINLI_API_KEYS set: using the keys in {path} (`linli keys` manages them)")
     try:
         api = create_app(settings)
     except ApiKeyConfigError as exc:
         raise fail(str(exc)) from exc
-    typer.echo(f"Linli API on http://{host}:{port} (docs: http://{host}:{port}/docs); serving "
+    scheme = "https" if ssl_certfile else "http"
+    typer.echo(f"Linli API on {scheme}://{host}:{port} (docs: {scheme}://{host}:{port}/docs); serving "
                f"{settings.model_name}@{settings.model_alias} from {settings.tracking_uri()}; /ready says when")
-    uvicorn.run(api, host=host, port=port, log_level="info")
+    uvicorn.run(api, host=host, port=port, log_level="info",
+                ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+                ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None)
 
 
 # The other command groups register themselves on ``app`` when imported (after the commands above, so
@@ -272,9 +295,12 @@ from linli import (  # noqa: E402, F401
     bench_commands,
     experiment_commands,
     loop_commands,
+    privacy_commands,
     profile_commands,
     request_commands,
+    security_commands,
 )
+from linli.privacy_commands import exclude_erased  # noqa: E402
 
 
 def main() -> None:

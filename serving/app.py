@@ -21,13 +21,20 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from serving.auth import ApiKeys
+from serving import privacy_edge
+from serving.audit import AuditLog
+from serving.audit_middleware import AuditMiddleware
+from serving.auth import keys_from_settings
 from serving.errors import add_safe_handlers, answer, invalid_answer, request_id
 from serving.feedback_models import MAX_BATCH
 from serving.group_commit import GroupCommit
+from serving.log_redaction import install_access_log_filter
 from serving.model_holder import ModelHolder, ModelLoadError
 from serving.planner.session import Sessions
-from serving.routes import feedback, health, models, planner, recommendations, residents, segments
+from serving.rate_limit import RateLimiter
+from serving.routes import audit as audit_routes
+from serving.routes import erasure, feedback, health, models, planner, recommendations, residents, segments
+from serving.security_headers import HEADERS, add_cors
 from serving.settings import ServingSettings, get_settings
 from serving.store import (
     DuplicateRequestError,
@@ -42,8 +49,10 @@ logger = logging.getLogger("serving")
 DESCRIPTION = """Recommendations of community services for residents, their feedback, personas and segment reports.
 
 Send your key in the `X-API-Key` header. Roles: **platform** (recommendations, feedback, one resident's persona),
-**planner** (segment reports only), **admin** (everything, including models). `/health` and `/ready` are open.
-Errors are JSON `{"detail": ..., "request_id": ...}`: 401 missing/unknown key, 403 role not allowed, 404 unknown
+**planner** (segment reports only), **admin** (everything, including models and `/audit`). Planner and admin
+calls are recorded in the audit log. `/health` and `/ready` are open.
+Errors are JSON `{"detail": ..., "request_id": ...}`: 401 missing/unknown key, 403 role not allowed, 429 rate limit
+(with `Retry-After`), 404 unknown
 resident, community or request id, 409 reload rejected, 413 body too large, 422 invalid input (the detail names
 the field and echoes at most a short excerpt), 503 model not loaded yet or feedback store unavailable (with
 `Retry-After`). The server logs each error's cause under its `request_id` (also in the `X-Request-ID` header).
@@ -61,6 +70,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         threading.Thread(target=_load_quietly, args=(holder,), name="linli-model-load", daemon=True).start()
     yield
     app.state.served_log.drain(timeout=app.state.settings.retry_after_seconds)  # queued lists, while the store allows
+    app.state.audit.close()
     app.state.store.close()
 
 
@@ -85,7 +95,7 @@ def create_app(settings: ServingSettings | None = None, *, holder: ModelHolder |
         If the configured API keys cannot be read.
     """
     settings = settings or get_settings()
-    keys = ApiKeys.from_settings(settings)
+    keys = keys_from_settings(settings)
     if not len(keys):
         logger.warning("no API keys configured (LINLI_API_KEYS / LINLI_API_KEYS_FILE): every endpoint but /health "
                        "and /ready answers 401")
@@ -103,9 +113,17 @@ def create_app(settings: ServingSettings | None = None, *, holder: ModelHolder |
     app.state.store_ready = False
     app.state.store_lock = threading.Lock()
     app.state.load_on_start = load_on_start
-    for module in (recommendations, feedback, residents, segments, planner, models, health):
+    app.state.rate_limiter = RateLimiter(
+        {"platform": settings.rate_limit_platform, "planner": settings.rate_limit_planner,
+         "admin": settings.rate_limit_admin}, settings.rate_burst_seconds, settings.auth_failures_per_minute)
+    app.state.audit = AuditLog(app.state.store)
+    privacy_edge.install(app)  # pseudonyms at the edge, the erasure ledger's view
+    for module in (recommendations, feedback, residents, erasure, segments, planner, models, health, audit_routes):
         app.include_router(module.router)
+    app.add_middleware(AuditMiddleware)  # inside the request-id middleware added next
     _add_error_handlers(app, settings)
+    add_cors(app, settings)
+    install_access_log_filter()
     return app
 
 
@@ -121,7 +139,7 @@ def _load_quietly(holder: ModelHolder) -> None:
 
 def _add_error_handlers(app: FastAPI, settings: ServingSettings) -> None:
     """Domain errors as short answers; their full cause (store address, SQL) is logged under the request id."""
-    add_safe_handlers(app)
+    add_safe_handlers(app, HEADERS)
     retry = {"Retry-After": str(settings.retry_after_seconds)}
 
     @app.exception_handler(StoreUnavailableError)

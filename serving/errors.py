@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from typing import Any, Final
 
 from fastapi import FastAPI, Request, status
@@ -41,13 +41,15 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class RequestIdMiddleware:
-    """Give every HTTP request a fresh id (``request.state.request_id``) and answer it in ``X-Request-ID``.
+    """Give every HTTP request a fresh id (``request.state.request_id``) and answer it in ``X-Request-ID``, with
+    ``headers`` added to every answer that does not set them itself (:mod:`serving.security_headers`).
 
     A plain ASGI middleware (no body buffering), so it costs microseconds per request.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
         self.app = app
+        self.headers = tuple(headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,8 +60,10 @@ class RequestIdMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (REQUEST_ID_HEADER.lower().encode(), rid.encode())]
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(name, value) for name, value in self.headers if name not in present]
+                message["headers"] = [*headers, (REQUEST_ID_HEADER.lower().encode(), rid.encode())]
             await send(message)
 
         await self.app(scope, receive, send_with_id)
@@ -131,9 +135,10 @@ def invalid_answer(request: Request, exc: RequestValidationError) -> JSONRespons
     return JSONResponse(error_body(request, field_errors(errors)), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
-def add_safe_handlers(app: FastAPI) -> None:
-    """Answer HTTP errors and crashes with short, safe bodies carrying the request id (and add the id)."""
-    app.add_middleware(RequestIdMiddleware)
+def add_safe_handlers(app: FastAPI, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    """Answer HTTP errors and crashes with short, safe bodies carrying the request id (and add the id, and
+    ``headers``, to every answer)."""
+    app.add_middleware(RequestIdMiddleware, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

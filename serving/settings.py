@@ -34,7 +34,8 @@ class ServingSettings(TrackingSettings):
     api_keys : SecretStr, optional
         ``role:key`` pairs separated by commas, e.g. ``platform:K1,planner:K2,admin:K3``.
     api_keys_file : Path, optional
-        A file with one ``role:key`` per line (``#`` comments); its keys are added to ``api_keys``.
+        A file of hashed keys written by ``linli keys`` (see :mod:`serving.key_file`); its keys are added to
+        ``api_keys``, and the server re-reads it when it changes (rotation and revocation need no restart).
     api_docs : bool
         Serve ``/docs`` and ``/redoc`` (``LINLI_API_DOCS=true``); off by default, because those pages load
         Swagger UI and ReDoc from a CDN, which an offline deployment cannot reach and which would see who reads
@@ -83,6 +84,19 @@ class ServingSettings(TrackingSettings):
         can be judged off-policy before it serves anyone. 0 turns exploration off.
     exploration_depth : int
         How far past the list the exploratory service may come from.
+    rate_limit_platform, rate_limit_planner, rate_limit_admin : float
+        Requests per second one key of that role may make (a token bucket per key); past it, 429 with
+        ``Retry-After``.
+    rate_burst_seconds : float
+        A key's bucket holds this many seconds of its rate (the burst it may send at once).
+    auth_failures_per_minute : float
+        Failed sign-ins (unknown keys, bad session cookies) one client address may make per minute; past it every
+        request from that address is answered 429 before its key is checked.
+    audit_enabled : bool
+        Record planner and admin calls, and refused ones, in the audit log (:mod:`serving.audit`).
+    cors_origins : tuple of str
+        Origins allowed to call the API from a browser (JSON list, e.g. ``["https://portal.example"]``);
+        empty (the default) turns CORS off.
     """
 
     model_config = SettingsConfigDict(env_prefix="LINLI_", env_file=".env", extra="ignore", populate_by_name=True)
@@ -111,6 +125,13 @@ class ServingSettings(TrackingSettings):
     ab_salt: str = "linli-ab"
     exploration_rate: float = Field(0.05, ge=0, le=1)
     exploration_depth: int = Field(10, ge=1, le=40)
+    rate_limit_platform: float = Field(200.0, gt=0)
+    rate_limit_planner: float = Field(20.0, gt=0)
+    rate_limit_admin: float = Field(20.0, gt=0)
+    rate_burst_seconds: float = Field(5.0, gt=0)
+    auth_failures_per_minute: float = Field(60.0, gt=0)
+    audit_enabled: bool = True
+    cors_origins: tuple[str, ...] = ()
 
     def store_url(self) -> str:
         """The feedback store URL in force (``sqlite:///<data_dir>/feedback.db`` when unset)."""

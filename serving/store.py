@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from features.columns import Columns as C
 from features.local_time import now_local
+from privacy.ledger import COMMENT_SEALED
 from serving.feedback_models import (
     RECEIVED_AT,
     REQUEST_ID,
@@ -26,7 +27,8 @@ from serving.feedback_models import (
     to_local,
 )
 from serving.store_engine import StoreEngine, StoreUnavailableError
-from serving.store_schema import StoreTables, typed_events, typed_served
+from serving.store_privacy import erase, events_frame, seal_comments
+from serving.store_schema import StoreTables, typed_served
 
 __all__ = ["DuplicateRequestError", "EventRejectedError", "FeedbackStore", "InvalidFeedbackError",
            "StoreUnavailableError", "UnknownRequestError"]
@@ -226,7 +228,7 @@ class FeedbackStore:
                     _check_times(rows, served_at, received + skew, skew)
                 if services is not None:
                     self._check_services(conn, rows, services)
-                rows = self._new_rows(conn, rows)
+                rows = self._new_rows(conn, seal_comments(rows))
                 if rows:
                     conn.execute(sa.insert(self._tables.feedback_events), rows)
         except sa.exc.IntegrityError as exc:
@@ -274,11 +276,12 @@ class FeedbackStore:
             comment; typed as :meth:`features.Dataset.from_frames` types them) plus request_id, model_version,
             variant and received_at, in arrival order. Pass it as ``interactions`` to ``Dataset.from_frames``.
         """
-        query = self._tables.events_query()
+        events = self._tables.feedback_events
+        query = self._tables.events_query().add_columns(events.c[COMMENT_SEALED])  # decrypted below
         if since is not None:
-            query = query.where(self._tables.feedback_events.c[RECEIVED_AT] >= _local(since))
+            query = query.where(events.c[RECEIVED_AT] >= _local(since))
         with self._db.read("reading feedback") as conn:
-            return typed_events(conn.execute(query).all())
+            return events_frame(conn.execute(query).all())
 
     def served(self, since: datetime | str | None = None) -> pd.DataFrame:
         """Served lists, one row per served item (lists served empty have no row).
@@ -326,24 +329,17 @@ class FeedbackStore:
             return "unavailable"
 
     def erase_resident(self, resident_id: str) -> dict[str, int]:
-        """Delete every row about one resident: their served lists, the items in them and their feedback.
+        """Delete every row about one (pseudonymised) resident and record them in the erasure ledger.
+
+        Their served lists, the items in them, their feedback and the rows of any other table about them go;
+        see :func:`serving.store_privacy.erase`.
 
         Returns
         -------
         dict
-            Rows deleted per table: ``served_lists``, ``served_items``, ``feedback_events``.
+            Rows deleted per table (``served_lists``, ``served_items``, ``feedback_events``, ...).
         """
-        t = self._tables
-        requests = sa.select(t.served_lists.c[REQUEST_ID]).where(t.served_lists.c[C.RESIDENT] == resident_id)
-        events = t.feedback_events
-        with self._db.write("erasing a resident") as conn:
-            gone_events = conn.execute(sa.delete(events).where(
-                (events.c[C.RESIDENT] == resident_id) | events.c[REQUEST_ID].in_(requests))).rowcount
-            gone_items = conn.execute(sa.delete(t.served_items).where(
-                t.served_items.c[REQUEST_ID].in_(requests))).rowcount
-            gone_lists = conn.execute(sa.delete(t.served_lists).where(
-                t.served_lists.c[C.RESIDENT] == resident_id)).rowcount
-        return {"served_lists": gone_lists, "served_items": gone_items, "feedback_events": gone_events}
+        return erase(self, resident_id)
 
     def close(self) -> None:
         """Close every pooled connection. The store reconnects if used again."""
@@ -394,7 +390,7 @@ class FeedbackStore:
         """``rows`` less those already stored or repeated: the same request, service, event and timestamp, and
         the same rating, channel and comment (events that differ in any field are all kept)."""
         events = self._tables.feedback_events
-        columns = (REQUEST_ID, C.SERVICE, C.EVENT, C.TIMESTAMP, C.RATING, C.CHANNEL, C.COMMENT)
+        columns = (REQUEST_ID, C.SERVICE, C.EVENT, C.TIMESTAMP, C.RATING, C.CHANNEL, C.COMMENT, COMMENT_SEALED)
         wanted = sorted({str(row[REQUEST_ID]) for row in rows})
         seen: set[tuple[object, ...]] = set()
         for start in range(0, len(wanted), _CHUNK):

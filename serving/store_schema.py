@@ -1,8 +1,10 @@
 """Tables of the feedback store, the queries that read them back, and the typing of what they return.
 
-Three tables: ``served_lists`` (one row per response of the recommendation API), ``served_items`` (the
+Tables: ``served_lists`` (one row per response of the recommendation API), ``served_items`` (the
 services in it, by position) and ``feedback_events`` (what residents did, tied to a served list). Indexes
-serve the joins of the online monitor: events by request, by arrival time and by resident.
+serve the joins of the online monitor: events by request, by arrival time and by resident. ``audit_log`` and
+``revoked_sessions`` belong to :mod:`serving.audit` and :mod:`serving.planner.session`; the erasure ledger to
+:mod:`privacy.ledger`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sqlalchemy as sa
 
 from features.columns import Columns as C
 from features.columns import Vocab
+from privacy.ledger import ledger_table, sealed_comment_column
 from recommenders.base import SCORE
 from serving.feedback_models import (
     MAX_COMMENT,
@@ -45,7 +48,10 @@ def _one_of(column: str, values: Sequence[str]) -> str:
 
 
 class StoreTables:
-    """The three tables, in one :class:`sqlalchemy.MetaData` under an optional PostgreSQL schema."""
+    """The store's tables, in one :class:`sqlalchemy.MetaData` under an optional PostgreSQL schema."""
+
+    audit_log: sa.Table
+    revoked_sessions: sa.Table
 
     def __init__(self, schema: str | None = None) -> None:
         self.metadata = sa.MetaData(schema=schema)
@@ -79,6 +85,7 @@ class StoreTables:
             sa.Column(C.RATING, sa.Float, nullable=True),
             sa.Column(C.CHANNEL, sa.String(16), nullable=True),
             sa.Column(C.COMMENT, sa.String(MAX_COMMENT), nullable=True),
+            sealed_comment_column(),  # the comment, SM4-encrypted (privacy.encryption)
             sa.Column(RECEIVED_AT, sa.DateTime, nullable=False),
             sa.CheckConstraint(_one_of(C.EVENT, Vocab.EVENTS), name="ck_feedback_event"),
             sa.CheckConstraint(f"{C.CHANNEL} IS NULL OR {_one_of(C.CHANNEL, Vocab.EVENT_CHANNEL)}",
@@ -89,6 +96,8 @@ class StoreTables:
             sa.Index("ix_feedback_received_at", RECEIVED_AT),
             sa.Index("ix_feedback_resident", C.RESIDENT),
         )
+        self.erased_residents = ledger_table(self.metadata)  # the erasure ledger (privacy.ledger)
+        add_security_tables(self)
 
     def events_query(self) -> sa.Select[Any]:
         """Feedback events joined with their served list, columns as :data:`EVENT_COLUMNS`, in arrival order."""
@@ -116,6 +125,30 @@ class StoreTables:
         columns = [lists.c[name] if name in lists.c else items.c[name] for name in SERVED_COLUMNS]
         return (sa.select(*columns).join_from(lists, items)
                 .order_by(lists.c[SERVED_AT], lists.c[REQUEST_ID], items.c[POSITION]))
+
+
+def add_security_tables(tables: StoreTables) -> None:
+    """Add ``audit_log`` (append-only, SM3 hash chain; see :mod:`serving.audit`) and ``revoked_sessions``
+    (planner-page sign-outs, seen by every server process) to ``tables``."""
+    tables.audit_log = sa.Table(
+        "audit_log", tables.metadata,
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False),
+        sa.Column("at", sa.String(40), nullable=False),
+        sa.Column("key_id", sa.String(64), nullable=True),
+        sa.Column("role", sa.String(16), nullable=True),
+        sa.Column("action", sa.String(64), nullable=False),
+        sa.Column("target", sa.String(512), nullable=True),
+        sa.Column("address", sa.String(64), nullable=True),
+        sa.Column("status", sa.Integer, nullable=True),
+        sa.Column("prev_hash", sa.String(64), nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+        sa.Index("ix_audit_at", "at"),
+    )
+    tables.revoked_sessions = sa.Table(
+        "revoked_sessions", tables.metadata,
+        sa.Column("session_id", sa.String(64), primary_key=True),
+        sa.Column("expires_at", sa.BigInteger, nullable=False),
+    )
 
 
 def typed_events(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:

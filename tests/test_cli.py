@@ -150,8 +150,9 @@ def test_demo_ends_with_the_api_serving_the_champion(tmp_path: Path) -> None:
                 ready = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200
             time.sleep(1)
         assert ready, "the demo's API never became ready"
-        key = next(line.split(":", 1)[1] for line in (tmp_path / "api_keys").read_text().splitlines()
-                   if line.startswith("platform:"))
+        key = subprocess.run([sys.executable, "-m", "linli", "keys", "new", "--role", "platform"],
+                             env={**_user_env("LINLI_API_KEYS"), "LINLI_DATA_DIR": str(tmp_path)},
+                             capture_output=True, text=True, check=True).stdout.strip()  # the file holds digests only
         answer = httpx.get(f"http://127.0.0.1:{port}/recommendations/R0000001?k=3", headers={"X-API-Key": key},
                            timeout=10)
         assert answer.status_code == 200 and answer.json()["model_version"] == "1"

@@ -71,6 +71,10 @@ def connect(tracking_uri: str, artifact_location: str | None = None) -> MlflowCl
 
 def log_bundle(bundle: ModelBundle, model_name: str) -> ModelVersion:
     """Log ``bundle`` as a pyfunc model in the active run and register it as a new version of ``model_name``."""
+    # The signature is inferred from one resident's list, but no input example is logged: MLflow would store
+    # it in input_example.json and serving_input_example.json, readable by anyone with the registry, and a
+    # synthetic id cannot serve as one (MLflow validates an example by predicting it, and an unknown resident
+    # has no list). The signature documents the input instead: a ``resident_id`` column and a ``k`` parameter.
     sample = pd.DataFrame({C.RESIDENT: bundle.model.resident_ids_.to_external([0])})
     with warnings.catch_warnings():  # `rank` is an int column that is never missing: MLflow's hint does not apply
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column")
@@ -82,11 +86,12 @@ def log_bundle(bundle: ModelBundle, model_name: str) -> ModelVersion:
             code = write_private(Path(folder) / MODEL_CODE.name, MODEL_CODE.read_bytes())  # MLflow keeps its mode
             digests = {**verify_manifest(path), MANIFEST: sha256_file(path / MANIFEST)}
             mlflow.set_tags({f"{SHA256_TAG}{name}": digest for name, digest in digests.items()})
-            info = mlflow.pyfunc.log_model(
-                name="model", python_model=str(code), artifacts={BUNDLE_ARTIFACT: str(path)},
-                signature=signature, input_example=sample,
-                pip_requirements=pip_requirements(), registered_model_name=model_name,
-            )
+            with warnings.catch_warnings():  # MLflow asks for an input example; none is logged, see above
+                warnings.filterwarnings("ignore", message=".*input example was not provided")
+                info = mlflow.pyfunc.log_model(
+                    name="model", python_model=str(code), artifacts={BUNDLE_ARTIFACT: str(path)},
+                    signature=signature, pip_requirements=pip_requirements(), registered_model_name=model_name,
+                )
     finally:
         os.umask(previous)
     client = MlflowClient()

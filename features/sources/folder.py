@@ -13,6 +13,7 @@ import pandas as pd
 from features.dataset import Dataset
 from features.errors import SourceError
 from features.schema import TABLES
+from privacy.pseudonym import pseudonymise_frames
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -110,4 +111,5 @@ def load_folder(folder: str | Path, *, strict: bool = True) -> Dataset:
         Any contract violation, each named by file, row and column.
     """
     frames, sources = read_folder_frames(folder)
+    frames = pseudonymise_frames(frames)  # raw resident ids end here
     return Dataset.from_frames(**frames, sources=sources, strict=strict)

@@ -38,6 +38,7 @@ from features.columns import LIST_SEPARATOR
 from features.columns import Columns as C
 from features.dataset import Dataset
 from features.errors import SourceError
+from privacy.pseudonym import pseudonymise_frames
 
 #: Extra interactions column: the rating's 0-based row in ``NAME.inter`` (published splits depend on file order).
 SOURCE_ROW = "source_row"
@@ -163,7 +164,9 @@ def load_recbole(folder: str | Path, name: str | None = None, *, strict: bool = 
     residents, communities = _residents(user, int(stamps.max().year) if len(stamps) else 2000)
     sources = {"residents": str(paths["user"]), "communities": str(paths["user"]),
                "services": str(paths["item"]), "interactions": str(paths["inter"])}
-    return Dataset.from_frames(residents, communities, _services(item), interactions, sources=sources, strict=strict)
+    frames = pseudonymise_frames({"residents": residents, "interactions": interactions})  # raw ids end here
+    return Dataset.from_frames(frames["residents"], communities, _services(item), frames["interactions"],
+                               sources=sources, strict=strict)
 
 
 def _residents(user: pd.DataFrame, year: int) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from features.dataset import Dataset
 from features.errors import SourceError
 from features.schema import TABLES
+from privacy.pseudonym import pseudonymise_frames
 
 
 def load_sql(url: str, *, prefix: str = "", strict: bool = True) -> Dataset:
@@ -50,6 +51,7 @@ def load_sql(url: str, *, prefix: str = "", strict: bool = True) -> Dataset:
                           f"{exc.orig}") from exc
     finally:
         engine.dispose()
+    frames = pseudonymise_frames(frames)  # raw resident ids end here
     return Dataset.from_frames(**frames, sources=sources, strict=strict)
 
 

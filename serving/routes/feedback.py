@@ -16,6 +16,7 @@ from fastapi import APIRouter, Body, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import Discriminator, Tag
 
+from privacy.pseudonym import pseudonymise
 from serving.deps import PlatformAccess, SettingsDep, StoreDep, one_writer
 from serving.feedback_models import FeedbackBatch, FeedbackEvent
 from serving.model_holder import ModelHolder
@@ -61,7 +62,8 @@ def post_feedback(body: Annotated[FeedbackBody, Body(openapi_examples=_EXAMPLES)
     Events already stored (same request, service, event, timestamp, rating, channel and comment) are counted
     as ``duplicates`` and not stored again, so a retry is safe when it sends the same timestamps."""
     batch = isinstance(body, FeedbackBatch)
-    events = body.events if isinstance(body, FeedbackBatch) else [body]
+    events = [e.model_copy(update={"resident_id": pseudonymise(e.resident_id)})  # stored as pseudonyms
+              for e in (body.events if isinstance(body, FeedbackBatch) else [body])]
     skew = timedelta(seconds=settings.feedback_clock_skew_seconds)
     try:
         with one_writer(request):

@@ -18,10 +18,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
 
-from serving.auth import HEADER, ApiKeys, Role, require
+from serving.auth import HEADER, Role, client_address, require
 from serving.deps import PlannerAccess, ServedModelDep
 from serving.feedback_models import MAX_ID
+from serving.key_file import KeyRing
 from serving.planner.session import Sessions
+from serving.rate_limit import RateLimiter, retry_after
 from serving.schemas import QueryText
 
 router = APIRouter(prefix="/planner", tags=["planner"])
@@ -32,6 +34,7 @@ _HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:
                                        "form-action 'self'; base-uri 'none'",
             "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 _FORBIDDEN = "此密钥的角色无权查看规划页面 · This key's role may not see the planner page"
+_TOO_MANY = "尝试次数过多，请稍后再试 · Too many attempts; try again later"
 _admit = require(Role.PLANNER)
 _scheme = APIKeyHeader(name=HEADER, auto_error=False)
 
@@ -87,25 +90,43 @@ def page(request: Request, key: Annotated[str | None, Security(_scheme)] = None)
                         401: {"description": "unknown key: the sign-in form again", "content": {"text/html": {}}},
                         403: {"description": "the key's role may not see the page", "content": {"text/html": {}}}})
 async def login(request: Request) -> Response:
-    """Check the posted key; a planner or admin key gets an HttpOnly, SameSite=Strict session cookie."""
+    """Check the posted key; a planner or admin key gets an HttpOnly, SameSite=Strict session cookie.
+
+    A wrong key counts as a failed sign-in of the client's address (429 once its budget is spent)."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    wait = limiter.blocked(client_address(request))
+    if wait:
+        refused = _html("login.html", status.HTTP_429_TOO_MANY_REQUESTS, _TOO_MANY)
+        refused.headers["Retry-After"] = retry_after(wait)
+        return refused
     form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
     key = (form.get("key") or [""])[0].strip()
-    keys: ApiKeys = request.app.state.api_keys
-    role = keys.role_of(key) if key else None
-    if role is None:
+    keys: KeyRing = request.app.state.api_keys
+    entry = keys.identify(key) if key else None
+    if entry is None:
+        limiter.failed(client_address(request))
         return _html("login.html", status.HTTP_401_UNAUTHORIZED, "密钥无效 · Unknown key")
-    if role not in (Role.PLANNER, Role.ADMIN):
+    request.state.key_id, request.state.role = entry.key_id, entry.role
+    if entry.role not in (Role.PLANNER, Role.ADMIN):
         return _html("login.html", status.HTTP_403_FORBIDDEN, _FORBIDDEN)
     response = RedirectResponse("/planner", status_code=status.HTTP_303_SEE_OTHER)
     sessions: Sessions = request.app.state.sessions
-    sessions.set_cookie(response, key, secure=request.url.scheme == "https")
+    sessions.set_cookie(response, entry.key_id, secure=request.url.scheme == "https")
     return response
 
 
 @router.post("/logout", summary="Sign out of the planner page", response_class=RedirectResponse,
-             status_code=status.HTTP_303_SEE_OTHER, responses={303: {"description": "signed out: to the sign-in form"}})
-def logout() -> Response:
-    """Clear the session cookie and go back to the sign-in form."""
+             status_code=status.HTTP_303_SEE_OTHER, responses={303: {"description": "signed out: to the sign-in form"},
+                                                               503: {"description": "the store is unavailable"}})
+def logout(request: Request) -> Response:
+    """End the session for every server process (recorded in the store), clear the cookie, back to the form."""
+    sessions: Sessions = request.app.state.sessions
+    session = sessions.session(request)
+    if session is not None:
+        request.app.state.audit.revoke_session(session.session_id, session.expiry)
+        entry = request.app.state.api_keys.by_id(session.key_id)
+        if entry is not None:
+            request.state.key_id, request.state.role = entry.key_id, entry.role
     response = RedirectResponse("/planner", status_code=status.HTTP_303_SEE_OTHER)
     Sessions.clear_cookie(response)
     return response

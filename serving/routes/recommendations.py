@@ -23,6 +23,7 @@ from serving.deps import HolderDep, PlatformAccess, ServedModelDep, one_writer, 
 from serving.exploration import Exploration
 from serving.feedback_models import MAX_ID, ServedItem, ServedList, to_local
 from serving.model_holder import ModelHolder, ServedModel, UnknownResidentError
+from serving.privacy_edge import stored_id
 from serving.ranked import Pick
 from serving.schemas import (
     QueryInt,
@@ -65,9 +66,9 @@ def recommend_one(
     """A resident's top-``k`` services with scores and explanations (English and Chinese)."""
     _check_community(served, community)
     context = RequestContext(channel, community, to_local(time) if time else None)
-    lists = _lists(holder, served, [resident_id], k, context, {}, _exploration(request))
+    lists = _lists(holder, served, [stored_id(request, resident_id)], k, context, {}, _exploration(request))
     response.headers[LOGGED_HEADER] = _log(request, lists)
-    return lists[0][0]
+    return lists[0][0].model_copy(update={"resident_id": resident_id})  # the platform's own id
 
 
 @router.post("", response_model=RecommendationBatchPublic, summary="Ranked services for several residents",
@@ -78,10 +79,14 @@ def recommend_many(body: RecommendationBatchIn, served: ServedModelDep, holder: 
     _check_unique(body)
     _check_community(served, body.community)
     context = RequestContext(body.channel, body.community, to_local(body.time) if body.time else None)
-    profiles = {p.resident_id: p for p in body.profiles}
-    lists = _lists(holder, served, body.residents, body.k, context, profiles, _exploration(request))
+    stored = [stored_id(request, r) for r in body.residents]
+    profiles = {s: p.model_copy(update={"resident_id": s})
+                for p in body.profiles for s in [stored_id(request, p.resident_id)]}
+    lists = _lists(holder, served, stored, body.k, context, profiles, _exploration(request))
     response.headers[LOGGED_HEADER] = _log(request, lists)
-    return RecommendationBatchPublic(data=[public for public, _ in lists], count=len(lists))
+    return RecommendationBatchPublic(data=[public.model_copy(update={"resident_id": raw})  # the platform's ids
+                                           for (public, _), raw in zip(lists, body.residents, strict=True)],
+                                     count=len(lists))
 
 
 Answer = tuple[RecommendationListPublic, list[float]]  # a list and each shown service's propensity

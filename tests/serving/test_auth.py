@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from serving.auth import ApiKeyConfigError, ApiKeys, Role, write_new_keys
+from serving.auth import ApiKeyConfigError, Role, keys_from_settings, parse_keys, write_new_keys
+from serving.key_file import KeyRing
 from serving.settings import ServingSettings
 from tests.serving.conftest import KEYS, TestClient, headers
 
@@ -68,35 +69,54 @@ def test_header_name_is_case_insensitive(client: TestClient) -> None:
     assert client.get("/segments", headers={"x-api-key": KEYS["planner"]}).status_code == 200
 
 
+def _ring(text: str) -> KeyRing:
+    return KeyRing(parse_keys(text), None, frozenset(r.value for r in Role))
+
+
+def _role(ring: KeyRing, key: str) -> str | None:
+    entry = ring.identify(key)
+    return None if entry is None else entry.role
+
+
 def test_parse_roles_comments_and_new_lines() -> None:
-    keys = ApiKeys.parse("platform:aaa, planner:bbb\n# a comment\nadmin : ccc:with:colons\n")
-    assert [keys.role_of(k) for k in ("aaa", "bbb", "ccc:with:colons", "zzz", "")] == [
+    keys = _ring("platform:aaa, planner:bbb\n# a comment\nadmin : ccc:with:colons\n")
+    assert [_role(keys, k) for k in ("aaa", "bbb", "ccc:with:colons", "zzz", "")] == [
         Role.PLATFORM, Role.PLANNER, Role.ADMIN, None, None]
+    assert [e.key_id for e in keys.entries()] == ["env1", "env2", "env3"]
 
 
 @pytest.mark.parametrize("text", ["root:topsecret-1", "platform", "platform:", "topsecret-1"])
 def test_bad_key_config_is_an_error_without_the_key(text: str) -> None:
     with pytest.raises(ApiKeyConfigError) as error:
-        ApiKeys.parse(text)
+        parse_keys(text)
     assert "topsecret-1" not in str(error.value) and "role" in str(error.value)
 
 
-def test_keys_file_adds_to_the_variable(tmp_path: Path) -> None:
-    path = write_new_keys(tmp_path / "keys")
+def test_keys_file_adds_to_the_variable_and_holds_no_key(tmp_path: Path) -> None:
+    path = tmp_path / "keys"
+    made = write_new_keys(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert not any(key in path.read_text() for key in made.values())  # only salted digests on disk
     settings = ServingSettings(data_dir=tmp_path, api_keys="platform:from-env", api_keys_file=path)
-    keys = ApiKeys.from_settings(settings)
-    file_keys = [line.split(":", 1) for line in path.read_text().splitlines() if not line.startswith("#")]
-    assert {keys.role_of(key) for _, key in file_keys} == set(Role)
-    assert keys.role_of("from-env") == Role.PLATFORM
+    keys = keys_from_settings(settings)
+    assert {_role(keys, key) for key in made.values()} == set(Role)
+    assert _role(keys, "from-env") == Role.PLATFORM
     with pytest.raises(FileExistsError):
         write_new_keys(path)
     missing = ServingSettings(data_dir=tmp_path, api_keys_file=tmp_path / "absent")
     with pytest.raises(ApiKeyConfigError, match="LINLI_API_KEYS_FILE"):
-        ApiKeys.from_settings(missing)
+        keys_from_settings(missing)
+
+
+def test_a_plain_keys_file_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    path = tmp_path / "keys"
+    path.write_text("platform:plain-secret-123\n")
+    with pytest.raises(ApiKeyConfigError, match="linli keys import") as error:
+        keys_from_settings(ServingSettings(data_dir=tmp_path, api_keys_file=path))
+    assert "plain-secret-123" not in str(error.value)
 
 
 def test_keys_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("LINLI_API_KEYS", "planner:env-key-1")
     monkeypatch.setenv("LINLI_DATA_DIR", str(tmp_path))
-    assert ApiKeys.from_settings(ServingSettings()).role_of("env-key-1") == Role.PLANNER
+    assert _role(keys_from_settings(ServingSettings()), "env-key-1") == Role.PLANNER

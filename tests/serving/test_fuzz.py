@@ -27,7 +27,8 @@ from tests.serving.conftest import TestClient, headers
 OPERATIONS = [("GET", "/recommendations/{resident_id}"), ("POST", "/recommendations"), ("POST", "/feedback"),
               ("GET", "/residents/{resident_id}/persona"), ("GET", "/segments"), ("GET", "/models"),
               ("GET", "/health"), ("GET", "/ready"), ("GET", "/planner"), ("GET", "/planner/data"),
-              ("POST", "/planner/login"), ("POST", "/planner/logout")]
+              ("POST", "/planner/login"), ("POST", "/planner/logout"), ("GET", "/audit"),
+              ("DELETE", "/residents/{resident_id}")]
 #: Operations without parameters or body have no invalid requests to generate.
 NO_INPUT = {("GET", "/health"), ("GET", "/ready"), ("GET", "/planner"), ("POST", "/planner/logout"),
             ("POST", "/planner/login")}  # the sign-in form is read by hand (HTML form, not a JSON body)

@@ -1,4 +1,5 @@
-"""``linli serve``: serves the champion on loopback; without configured keys it writes a private keys file."""
+"""``linli serve``: serves the champion on loopback; without configured keys it writes a private file of hashed
+keys, and a key made later with ``linli keys new`` works at once."""
 
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ def test_serve_without_keys_writes_a_keys_file_and_serves(settings: ServingSetti
         wait_ready(url, process, 120, log)
         keys_file = tmp_path / "api_keys"
         assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
-        platform_key = next(line.split(":", 1)[1] for line in keys_file.read_text().splitlines()
-                            if line.startswith("platform:"))
+        made = subprocess.run([sys.executable, "-m", "linli", "keys", "new", "--role", "platform"], env=env,
+                              capture_output=True, text=True, check=True)
+        platform_key = made.stdout.strip()
+        assert platform_key not in keys_file.read_text()  # only its salted SM3 digest
         answer = httpx.get(f"{url}/recommendations/R0000001", headers={"X-API-Key": platform_key})
         assert answer.status_code == 200 and answer.json()["model_version"] == "1"
         assert httpx.get(f"{url}/recommendations/R0000001").status_code == 401

@@ -19,6 +19,7 @@ from features.sources.synthetic.definitions import PersonaDefinitions, load_defi
 from features.sources.synthetic.geography import make_geography
 from features.sources.synthetic.population import TYPES, make_population
 from features.sources.synthetic.preferences import service_latents, true_scores
+from privacy.pseudonym import pseudonymise_frames
 
 #: File the generator writes the hidden truth to; loaders never read it.
 GROUND_TRUTH_FILE = "ground_truth.parquet"
@@ -135,4 +136,6 @@ def generate_community(residents: int = 3000, seed: int = 0, *, weeks: int = 26,
     })
     frames = {"residents": pop.residents, "communities": communities, "services": services,
               "interactions": interactions}
+    frames = pseudonymise_frames(frames)  # with LINLI_PSEUDONYM_KEY, raw ids never leave the generator
+    truth = pseudonymise_frames({"truth": truth})["truth"]
     return SyntheticCommunity(frames=frames, truth=truth, seed=seed)

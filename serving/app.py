@@ -27,7 +27,7 @@ from serving.feedback_models import MAX_BATCH
 from serving.group_commit import GroupCommit
 from serving.model_holder import ModelHolder, ModelLoadError
 from serving.planner.session import Sessions
-from serving.routes import feedback, health, models, planner, recommendations, residents, segments
+from serving.routes import feedback, health, models, planner, recommendations, requests, residents, segments
 from serving.settings import ServingSettings, get_settings
 from serving.store import (
     DuplicateRequestError,
@@ -41,8 +41,9 @@ logger = logging.getLogger("serving")
 
 DESCRIPTION = """Recommendations of community services for residents, their feedback, personas and segment reports.
 
-Send your key in the `X-API-Key` header. Roles: **platform** (recommendations, feedback, one resident's persona),
-**planner** (segment reports only), **admin** (everything, including models). `/health` and `/ready` are open.
+Send your key in the `X-API-Key` header. Roles: **platform** (recommendations, free-text requests, feedback, one
+resident's persona), **planner** (segment reports only), **admin** (everything, including models). `/health` and
+`/ready` are open.
 Errors are JSON `{"detail": ..., "request_id": ...}`: 401 missing/unknown key, 403 role not allowed, 404 unknown
 resident, community or request id, 409 reload rejected, 413 body too large, 422 invalid input (the detail names
 the field and echoes at most a short excerpt), 503 model not loaded yet or feedback store unavailable (with
@@ -103,7 +104,7 @@ def create_app(settings: ServingSettings | None = None, *, holder: ModelHolder |
     app.state.store_ready = False
     app.state.store_lock = threading.Lock()
     app.state.load_on_start = load_on_start
-    for module in (recommendations, feedback, residents, segments, planner, models, health):
+    for module in (recommendations, requests, feedback, residents, segments, planner, models, health):
         app.include_router(module.router)
     _add_error_handlers(app, settings)
     return app

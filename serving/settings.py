@@ -83,6 +83,9 @@ class ServingSettings(TrackingSettings):
         can be judged off-policy before it serves anyone. 0 turns exploration off.
     exploration_depth : int
         How far past the list the exploratory service may come from.
+    request_lexicon : Path, optional
+        An operator's own service lexicon (``LINLI_REQUEST_LEXICON``), merged after the shipped one when the text
+        model of ``POST /requests`` is built (see docs/requests.md).
     """
 
     model_config = SettingsConfigDict(env_prefix="LINLI_", env_file=".env", extra="ignore", populate_by_name=True)
@@ -111,6 +114,7 @@ class ServingSettings(TrackingSettings):
     ab_salt: str = "linli-ab"
     exploration_rate: float = Field(0.05, ge=0, le=1)
     exploration_depth: int = Field(10, ge=1, le=40)
+    request_lexicon: Path | None = None
 
     def store_url(self) -> str:
         """The feedback store URL in force (``sqlite:///<data_dir>/feedback.db`` when unset)."""

@@ -8,6 +8,7 @@ reached raises :class:`StoreUnavailableError` and leaves nothing half-written.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Final, Literal
@@ -23,10 +24,11 @@ from serving.feedback_models import (
     SERVED_AT,
     FeedbackEvent,
     ServedList,
+    StoredRequest,
     to_local,
 )
 from serving.store_engine import StoreEngine, StoreUnavailableError
-from serving.store_schema import StoreTables, typed_events, typed_served
+from serving.store_schema import StoreTables, typed_events, typed_requests, typed_served
 
 __all__ = ["DuplicateRequestError", "EventRejectedError", "FeedbackStore", "InvalidFeedbackError",
            "StoreUnavailableError", "UnknownRequestError"]
@@ -178,6 +180,45 @@ class FeedbackStore:
             ids = ", ".join(repr(s.request_id) for s in served[:5])
             raise DuplicateRequestError(f"a served list with request_id in {ids} is already logged; "
                                         "generate a fresh request id per response") from exc
+
+    def log_request(self, stored: StoredRequest, offered: ServedList | None = None) -> None:
+        """Store one free-text request (its text already redacted) and, for a known resident, the services offered
+        as a served list (variant ``request``) so feedback with its ``request_id`` joins; one durable transaction.
+
+        Raises
+        ------
+        DuplicateRequestError
+            If its ``request_id`` was stored before.
+        StoreUnavailableError
+            If the database cannot be written.
+        """
+        row = stored.model_dump()
+        for name in ("intents", "offered", "unmet"):
+            row[name] = json.dumps(row[name], ensure_ascii=False)
+        try:
+            with self._db.write("storing a request") as conn:
+                conn.execute(sa.insert(self._tables.requests), [row])
+                if offered is not None:
+                    conn.execute(sa.insert(self._tables.served_lists), [offered.model_dump(exclude={"items"})])
+                    items = [{REQUEST_ID: offered.request_id, **item.model_dump()} for item in offered.items]
+                    if items:
+                        conn.execute(sa.insert(self._tables.served_items), items)
+        except sa.exc.IntegrityError as exc:
+            raise DuplicateRequestError(f"a request with request_id {stored.request_id!r} is already stored") from exc
+
+    def requests(self, since: datetime | str | None = None) -> pd.DataFrame:
+        """Stored requests in arrival order (``intents``, ``offered`` and ``unmet`` as Python lists).
+
+        Parameters
+        ----------
+        since : datetime or str, optional
+            Only requests that arrived at or after this time (Asia/Shanghai; aware values are converted).
+        """
+        query = self._tables.requests_query()
+        if since is not None:
+            query = query.where(self._tables.requests.c["asked_at"] >= _local(since))
+        with self._db.read("reading requests") as conn:
+            return typed_requests(conn.execute(query).all())
 
     def add_events(self, events: list[FeedbackEvent], *, skew: timedelta | None = None,
                    services: Collection[str] | None = None) -> int:
@@ -331,7 +372,7 @@ class FeedbackStore:
         Returns
         -------
         dict
-            Rows deleted per table: ``served_lists``, ``served_items``, ``feedback_events``.
+            Rows deleted per table: ``served_lists``, ``served_items``, ``feedback_events``, ``requests``.
         """
         t = self._tables
         requests = sa.select(t.served_lists.c[REQUEST_ID]).where(t.served_lists.c[C.RESIDENT] == resident_id)
@@ -343,7 +384,9 @@ class FeedbackStore:
                 t.served_items.c[REQUEST_ID].in_(requests))).rowcount
             gone_lists = conn.execute(sa.delete(t.served_lists).where(
                 t.served_lists.c[C.RESIDENT] == resident_id)).rowcount
-        return {"served_lists": gone_lists, "served_items": gone_items, "feedback_events": gone_events}
+            gone_requests = conn.execute(sa.delete(t.requests).where(t.requests.c[C.RESIDENT] == resident_id)).rowcount
+        return {"served_lists": gone_lists, "served_items": gone_items, "feedback_events": gone_events,
+                "requests": gone_requests}
 
     def close(self) -> None:
         """Close every pooled connection. The store reconnects if used again."""

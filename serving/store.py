@@ -213,11 +213,18 @@ class FeedbackStore:
         ----------
         since : datetime or str, optional
             Only requests that arrived at or after this time (Asia/Shanghai; aware values are converted).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns of :data:`serving.store_schema.REQUEST_COLUMNS`; empty for a store made before requests existed.
         """
         query = self._tables.requests_query()
         if since is not None:
             query = query.where(self._tables.requests.c["asked_at"] >= _local(since))
         with self._db.read("reading requests") as conn:
+            if not sa.inspect(conn).has_table(self._tables.requests.name, schema=self.schema):
+                return typed_requests([])  # a store made before requests existed (create_schema adds the table)
             return typed_requests(conn.execute(query).all())
 
     def add_events(self, events: list[FeedbackEvent], *, skew: timedelta | None = None,

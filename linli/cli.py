@@ -268,7 +268,13 @@ def _serve(host: str, port: int) -> None:
 
 # The other command groups register themselves on ``app`` when imported (after the commands above, so
 # ``linli --help`` lists them in this order).
-from linli import bench_commands, experiment_commands, loop_commands, profile_commands  # noqa: E402, F401
+from linli import (  # noqa: E402, F401
+    bench_commands,
+    experiment_commands,
+    loop_commands,
+    profile_commands,
+    request_commands,
+)
 
 
 def main() -> None:

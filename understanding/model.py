@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 
 from features.columns import Columns as C
-from understanding.classifier import TextClassifier, Views
+from understanding.classifier import Featurizer, TextClassifier, Views
 from understanding.corpus import check_corpus, load_corpus, split_corpus
 from understanding.lexicon import Lexicon, load_lexicon
 from understanding.matcher import Find, TermMatcher
 from understanding.result import Intent, ServiceMatch, Understanding
-from understanding.retrieval import ServiceIndex
+from understanding.retrieval import DESCRIPTION, ServiceIndex
 from understanding.scoring import Weights, category_scores, complaint_kind, service_scores
 from understanding.segment import Segmenter
 from understanding.text import check_text, normalise, pinyin_key
@@ -56,6 +56,12 @@ class RequestModel:
         self.lexicon = lexicon
         self.weights = weights
         self._segmenter, self._index, self._matchers, self._classifiers = segmenter, index, matchers, classifiers
+        self._featurizer = Featurizer()
+        self._terms: dict[str, list[str]] = {}
+        self._complaint_category: dict[str, str] = {}
+        self._names = self.services[C.NAME_ZH].astype(str).tolist()
+        providers = self.services[C.PROVIDER] if C.PROVIDER in self.services else pd.Series([None] * len(services))
+        self._departments = [p if isinstance(p, str) and p else None for p in providers]
         self._ids: list[str] = self.services[C.SERVICE].astype(str).tolist()
         self._service_category = self.services[C.CATEGORY].astype(str).to_numpy()
         self.categories: list[str] = sorted(set(self._service_category) | set(lexicon.categories))
@@ -97,6 +103,7 @@ class RequestModel:
                     "complaint": TermMatcher(lexicon.complaints)}
         model = cls(services, lexicon, segmenter, ServiceIndex(services, segmenter), matchers, {},
                     weights or Weights())
+        model._terms = table
         if corpus is None:
             corpus = split_corpus(load_corpus())[0]
         if len(corpus):
@@ -104,18 +111,32 @@ class RequestModel:
         return model
 
     def _fit(self, corpus: pd.DataFrame, seed: int) -> None:
-        views = self._views([self._parse(t).text for t in corpus["text"]])
-        self._classifiers["category"] = TextClassifier(seed=seed).fit(views, corpus["category"].tolist())
         by_name = dict(zip(self.services[C.NAME_ZH].astype(str), self._ids, strict=True))
         known = set(self._ids)
         labels = [sid if sid in known else by_name.get(name, "")
                   for sid, name in zip(corpus["service_id"], corpus["service_name"], strict=True)]
+        texts, categories = corpus["text"].tolist(), corpus["category"].tolist()
+        kinds = [k or NO_COMPLAINT for k in corpus["complaint"]]
+        # The catalogue and the lexicon are labelled text too: every service's names, description and terms
+        # teach the classifiers words that the corpus may never use (complaint kinds learn from the corpus only).
+        for position, (sid, terms) in enumerate(self._terms.items()):
+            description = self.services.at[position, DESCRIPTION] if DESCRIPTION in self.services else None
+            extra = [*terms, description] if isinstance(description, str) and description else terms
+            texts += extra
+            labels += [sid] * len(extra)
+            categories += [str(self._service_category[position])] * len(extra)
+        views = self._views([normalise(t) for t in texts])
+        self._featurizer = Featurizer().fit(views)
+        features = self._featurizer.transform(views)
+        self._classifiers["category"] = TextClassifier(seed=seed).fit(features, categories)
         rows = [i for i, label in enumerate(labels) if label]
         if len({labels[i] for i in rows}) >= 2:
-            self._classifiers["service"] = TextClassifier(seed=seed).fit(_take(views, rows), [labels[i] for i in rows])
-        kinds = [k or NO_COMPLAINT for k in corpus["complaint"]]
+            self._classifiers["service"] = TextClassifier(seed=seed).fit(features[rows], [labels[i] for i in rows])
         if len(set(kinds)) >= 2:
-            self._classifiers["complaint"] = TextClassifier(seed=seed).fit(views, kinds)
+            self._classifiers["complaint"] = TextClassifier(seed=seed, balanced=True).fit(
+                features[: len(kinds)], kinds)
+            handled = corpus[corpus["complaint"] != ""].groupby("complaint")["category"].agg(lambda c: c.mode()[0])
+            self._complaint_category = {str(k): str(v) for k, v in handled.items()}
 
     @staticmethod
     def validate_text(text: object) -> str:
@@ -151,7 +172,8 @@ class RequestModel:
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         parsed = self._parse(self.validate_text(text))
-        proba = {name: dict(zip(clf.classes_, clf.proba(parsed.views)[0], strict=True))
+        features = self._featurizer.transform(parsed.views) if self._classifiers else None
+        proba = {name: dict(zip(clf.classes_, clf.proba(features)[0].tolist(), strict=True))
                  for name, clf in self._classifiers.items()}
         service_finds = self._matchers["service"].scores(parsed.finds)
         category_finds = self._matchers["category"].scores(self._matchers["category"].find(parsed.text))
@@ -162,6 +184,9 @@ class RequestModel:
                                    cats, self.weights)
         complaint = complaint_kind(self._matchers["complaint"].scores(self._matchers["complaint"].find(parsed.text)),
                                    proba.get("complaint"), NO_COMPLAINT, self.weights.complaint)
+        handler = self._complaint_category.get(complaint or "")
+        if handler in cats and complaint is not None:  # a complaint is about the category that handles its kind
+            cats[handler] = max(cats[handler], float(proba["complaint"][complaint]))
         return self._answer(parsed, cats, relevance, complaint, k, allowed, personal_scores)
 
     def _answer(self, parsed: _Parsed, cats: dict[str, float], relevance: np.ndarray, complaint: str | None, k: int,
@@ -197,11 +222,8 @@ class RequestModel:
         sid = self._ids[position]
         terms = [f.term for f in parsed.finds if sid in f.keys]
         words = self._index.matched(position, parsed.words)
-        row = self.services.iloc[position]
-        provider = row.get(C.PROVIDER)
-        return ServiceMatch(service_id=sid, name_zh=str(row[C.NAME_ZH]), score=round(score, 4),
-                            matched=list(dict.fromkeys(terms + words)),
-                            department=str(provider) if isinstance(provider, str) and provider else None)
+        return ServiceMatch(service_id=sid, name_zh=self._names[position], score=round(score, 4),
+                            matched=list(dict.fromkeys(terms + words)), department=self._departments[position])
 
     def _parse(self, text: str) -> _Parsed:
         norm = normalise(text)
@@ -226,7 +248,3 @@ def _service_terms(services: pd.DataFrame, lexicon: Lexicon) -> dict[str, list[s
             terms.append(english)
         table[sid] = list(dict.fromkeys(terms))
     return table
-
-
-def _take(views: Views, rows: list[int]) -> Views:
-    return Views([views.text[i] for i in rows], [views.pinyin[i] for i in rows], [views.words[i] for i in rows])

@@ -39,9 +39,9 @@ class Weights:
     category: float = 0.15
     category_classifier: float = 0.6
     min_relevance: float = 0.12
-    min_intent: float = 0.2
+    min_intent: float = 0.15
     personal: float = 0.25
-    complaint: float = 0.5
+    complaint: float = 0.4
 
 
 def category_scores(categories: Sequence[str], service_category: np.ndarray, service_ids: Sequence[str],
@@ -95,16 +95,13 @@ def complaint_kind(finds: Mapping[str, float], proba: Mapping[str, float] | None
                    threshold: float) -> str | None:
     """The complaint kind, or ``None`` for a plain need.
 
-    With a complaint classifier: its most probable kind when that is not ``none_label`` and beats ``none_label``
-    (or reaches half the flag threshold with a lexicon find of that kind). Without: a kind with two lexicon finds.
+    A kind's score is its complaint-classifier probability plus a fifth of its lexicon evidence (without a
+    classifier: a third of the evidence); the best kind is flagged when its score reaches ``threshold``.
     """
-    if proba is None:
-        strong = {k: v for k, v in finds.items() if v >= 2.0}
-        return max(strong, key=lambda k: strong[k]) if strong else None
-    kinds = {k: float(p) for k, p in proba.items() if k != none_label}
-    if not kinds:
+    kinds = set(finds) | ({k for k in proba if k != none_label} if proba is not None else set())
+    share = 0.2 if proba is not None else 1 / 3
+    scores = {k: (float(proba.get(k, 0.0)) if proba is not None else 0.0) + share * finds.get(k, 0.0) for k in kinds}
+    if not scores:
         return None
-    best = max(kinds, key=lambda k: kinds[k])
-    if kinds[best] >= threshold or (best in finds and kinds[best] >= threshold / 2):
-        return best
-    return None
+    best = max(scores, key=lambda k: scores[k])
+    return best if scores[best] >= threshold else None

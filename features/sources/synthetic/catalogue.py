@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import pandas as pd
+
 
 class CatalogueEntry(NamedTuple):
     """One community service as the catalogue describes it."""
@@ -191,3 +193,12 @@ DESCRIPTIONS: dict[str, str] = {
     "实习对接": "为在校大学生对接实习岗位。",
     "青年人才驿站": "为来本市求职的应届毕业生提供短期免费住宿。",
 }
+
+
+def catalogue_frame() -> pd.DataFrame:
+    """The catalogue as a services table: ``service_id`` (SV001... in catalogue order), every entry field
+    (``local`` included, which a generated community turns into ``community_scope``) and ``description``."""
+    frame = pd.DataFrame([entry._asdict() for entry in CATALOGUE])
+    frame.insert(0, "service_id", [f"SV{i + 1:03d}" for i in range(len(frame))])
+    frame["description"] = frame["name_zh"].map(DESCRIPTIONS)
+    return frame

@@ -14,7 +14,7 @@ from features.columns import LIST_SEPARATOR
 from features.columns import Columns as C
 from features.dataset import Dataset
 from features.sources.synthetic.behaviour import make_interactions
-from features.sources.synthetic.catalogue import CATALOGUE, DESCRIPTIONS
+from features.sources.synthetic.catalogue import catalogue_frame
 from features.sources.synthetic.definitions import PersonaDefinitions, load_definitions
 from features.sources.synthetic.geography import make_geography
 from features.sources.synthetic.population import TYPES, make_population
@@ -77,15 +77,13 @@ def read_ground_truth(folder: str | Path) -> pd.DataFrame | None:
 
 
 def _services(rng: np.random.Generator, communities: pd.DataFrame) -> pd.DataFrame:
-    frame = pd.DataFrame([entry._asdict() for entry in CATALOGUE])
-    frame.insert(0, C.SERVICE, [f"SV{i + 1:03d}" for i in range(len(frame))])
+    frame = catalogue_frame()
     ids = communities[C.COMMUNITY].to_numpy()
     scopes: list[str | None] = []
     for local in frame.pop("local"):
         offered = ids[rng.random(len(ids)) < 0.6] if local else ids[:0]
         scopes.append(LIST_SEPARATOR.join(offered if len(offered) else ids[:1]) if local else None)
     frame[C.COMMUNITY_SCOPE] = scopes
-    frame[C.DESCRIPTION] = frame[C.NAME_ZH].map(DESCRIPTIONS)
     frame[C.MIN_AGE] = frame[C.MIN_AGE].astype("Int64")
     frame[C.MAX_AGE] = frame[C.MAX_AGE].astype("Int64")
     return frame

@@ -34,7 +34,7 @@ def _has_secret(blob: bytes) -> list[str]:
 
 def test_personal_data_stays_out_of_logs_store_planner_and_mlflow(registry: Registry, dataset: Dataset,
                                                                    tmp_path: Path) -> None:
-    settings = make_settings(registry, tmp_path / "data")
+    settings = make_settings(registry, tmp_path)
     with run_server(settings) as server:
         answered = []
         for resident in ("R0000001", "R0000002", None):

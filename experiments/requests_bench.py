@@ -30,7 +30,17 @@ from typing import Any
 
 import httpx
 
-from experiments.latency_bench import ADMIN_KEY, KEY, MODEL, _percentiles, _resident_ids, _run_threads, _train, server
+from experiments.latency_bench import (
+    ADMIN_KEY,
+    KEY,
+    MODEL,
+    _percentiles,
+    _resident_ids,
+    _run_threads,
+    _train,
+    champion_bundle,
+    server,
+)
 
 #: Requests in the registers residents use: elderly spoken style, hurried parents, migrant workers, typos,
 #: traditional characters, pinyin, mixed English and complaints.
@@ -46,17 +56,7 @@ TEXTS = (
 
 def _communities(tracking_uri: str) -> list[str]:
     """Community ids of the served model's segment report."""
-    import mlflow.artifacts
-    import mlflow.pyfunc
-    from mlflow import MlflowClient
-
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    version = client.get_model_version_by_alias(MODEL, "champion").version
-    with tempfile.TemporaryDirectory() as folder:
-        local = mlflow.artifacts.download_artifacts(artifact_uri=client.get_model_version_download_uri(MODEL, version),
-                                                    dst_path=folder, tracking_uri=tracking_uri)
-        bundle = mlflow.pyfunc.load_model(local).unwrap_python_model().bundle
-    return [str(c) for c in bundle.profile.reports.community.index]
+    return [str(c) for c in champion_bundle(tracking_uri).profile.reports.community.index]
 
 
 def sequential(url: str, bodies: list[dict[str, Any]]) -> dict[str, Any]:

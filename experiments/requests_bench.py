@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="linli-requests-") as tmp:
         folder = args.folder or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
+        os.environ.setdefault("LINLI_DATA_DIR", str(folder))  # training writes the artifact key the server reads
         uri = args.tracking_uri or _train(args.residents, folder, args.seed)
         report = run(uri, folder, requests=args.requests, seconds=args.seconds, concurrency=args.concurrency)
     print(json.dumps(report, indent=2))

@@ -229,8 +229,8 @@ def _startup(started: dict[str, Any]) -> dict[str, Any]:
                                        "list_length")}}
 
 
-def _resident_ids(tracking_uri: str) -> list[str]:
-    """Resident ids of the served model, from its precomputed-list cache-independent source: the registry."""
+def champion_bundle(tracking_uri: str) -> Any:
+    """The bundle registered as ``linli-recommender@champion`` (read from the registry, not from a server)."""
     import mlflow.artifacts
     import mlflow.pyfunc
     from mlflow import MlflowClient
@@ -240,8 +240,12 @@ def _resident_ids(tracking_uri: str) -> list[str]:
     with tempfile.TemporaryDirectory() as folder:
         local = mlflow.artifacts.download_artifacts(artifact_uri=client.get_model_version_download_uri(MODEL, version),
                                                     dst_path=folder, tracking_uri=tracking_uri)
-        bundle = mlflow.pyfunc.load_model(local).unwrap_python_model().bundle
-    return [str(r) for r in bundle.model.resident_ids_.external]
+        return mlflow.pyfunc.load_model(local).unwrap_python_model().bundle
+
+
+def _resident_ids(tracking_uri: str) -> list[str]:
+    """Resident ids of the served model, from its precomputed-list cache-independent source: the registry."""
+    return [str(r) for r in champion_bundle(tracking_uri).model.resident_ids_.external]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -34,6 +34,11 @@ EVENT_WEIGHTS: Final[Mapping[str, Mapping[str, float]]] = MappingProxyType({
 })
 
 
+#: The event a resident's own free-text request for a service (``POST /requests``) becomes in training data: asking
+#: for it in words is at least as strong a sign of intent as clicking it, and weaker than booking it.
+REQUEST_EVENT: Final = "click"
+
+
 def policy_weights(policy: EventPolicy) -> dict[str, float]:
     """A fresh copy of one policy's event weights.
 

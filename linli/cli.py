@@ -199,7 +199,7 @@ def _with_personas(cfg: TrainConfig, personas: Path) -> TrainConfig:
 
 
 def _feedback_log(url: str | None) -> FeedbackLog | None:
-    """The feedback store's served lists and events, or ``None`` (no store, or ``--feedback none``)."""
+    """The feedback store's served lists, events and requests, or ``None`` (no store, or ``--feedback none``)."""
     from privacy.encryption import DecryptionError, EncryptionKeyError
     from serving.settings import ServingSettings
     from serving.store import FeedbackStore, StoreUnavailableError
@@ -214,7 +214,7 @@ def _feedback_log(url: str | None) -> FeedbackLog | None:
         raise LinliDataError(f"--feedback {url}: no such database file")
     try:
         with FeedbackStore(url) as store:
-            return FeedbackLog(store.served(), store.events())
+            return FeedbackLog(store.served(), store.events(), store.requests())
     except (StoreUnavailableError, DecryptionError, EncryptionKeyError) as exc:  # a wrong or missing SM4 key too
         raise LinliDataError(f"--feedback {url}: {exc}") from exc
 

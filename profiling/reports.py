@@ -84,13 +84,25 @@ class SegmentReport:
         return self._marked(frame.drop(columns=["level", "unit_id"]))
 
     def _marked(self, frame: pd.DataFrame) -> list[dict[str, object]]:
-        """``frame``'s rows as dicts without ``suppressed``; the cells it names read ``"<k"``."""
-        marker = f"<{self.k}"
-        records = []
-        for row in frame.to_dict(orient="records"):
-            hidden = set(row.pop("suppressed"))
-            records.append({key: (marker if key in hidden else value) for key, value in row.items()})
-        return records
+        return marked_records(frame, self.k)
+
+    def geography(self) -> pd.DataFrame:
+        """``community_id, street_id, district_id`` of every community in the report."""
+        streets = self.street[Columns.DISTRICT] if Columns.DISTRICT in self.street else pd.Series(dtype=object)
+        frame = pd.DataFrame({Columns.COMMUNITY: self.community.index.astype(str),
+                              Columns.STREET: self.community[Columns.STREET].astype(str).to_numpy()})
+        frame[Columns.DISTRICT] = streets.astype(str).reindex(frame[Columns.STREET]).to_numpy()
+        return frame
+
+
+def marked_records(frame: pd.DataFrame, k: int) -> list[dict[str, object]]:
+    """``frame``'s rows as dicts without ``suppressed``; the cells it names read ``"<k"`` (e.g. ``"<10"``)."""
+    marker = f"<{k}"
+    records = []
+    for row in frame.to_dict(orient="records"):
+        hidden = set(row.pop("suppressed"))
+        records.append({key: (marker if key in hidden else value) for key, value in row.items()})
+    return records
 
 
 def build_reports(

@@ -33,7 +33,7 @@ from serving.model_holder import ModelHolder, ModelLoadError
 from serving.planner.session import Sessions
 from serving.rate_limit import RateLimiter
 from serving.routes import audit as audit_routes
-from serving.routes import erasure, feedback, health, models, planner, recommendations, residents, segments
+from serving.routes import erasure, feedback, health, models, planner, recommendations, requests, residents, segments
 from serving.security_headers import HEADERS, add_cors
 from serving.settings import ServingSettings, get_settings
 from serving.store import (
@@ -48,7 +48,8 @@ logger = logging.getLogger("serving")
 
 DESCRIPTION = """Recommendations of community services for residents, their feedback, personas and segment reports.
 
-Send your key in the `X-API-Key` header. Roles: **platform** (recommendations, feedback, one resident's persona),
+Send your key in the `X-API-Key` header. Roles: **platform** (recommendations,
+free-text requests, feedback, one resident's persona),
 **planner** (segment reports only), **admin** (everything, including models and `/audit`). Planner and admin
 calls are recorded in the audit log. `/health` and `/ready` are open.
 Errors are JSON `{"detail": ..., "request_id": ...}`: 401 missing/unknown key, 403 role not allowed, 429 rate limit
@@ -118,7 +119,8 @@ def create_app(settings: ServingSettings | None = None, *, holder: ModelHolder |
          "admin": settings.rate_limit_admin}, settings.rate_burst_seconds, settings.auth_failures_per_minute)
     app.state.audit = AuditLog(app.state.store)
     privacy_edge.install(app)  # pseudonyms at the edge, the erasure ledger's view
-    for module in (recommendations, feedback, residents, erasure, segments, planner, models, health, audit_routes):
+    for module in (recommendations, requests, feedback, residents, erasure, segments, planner, models, health,
+                   audit_routes):
         app.include_router(module.router)
     app.add_middleware(AuditMiddleware)  # inside the request-id middleware added next
     _add_error_handlers(app, settings)

@@ -204,3 +204,22 @@ class ServedList(BaseModel):
         if len(set(positions)) != len(positions):
             raise ValueError("each item needs its own position")
         return items
+
+
+class StoredRequest(BaseModel):
+    """A request as the feedback store keeps it: the text only after redaction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: Identifier
+    resident_id: Identifier | None
+    community_id: Identifier | None
+    channel: Literal["online", "offline"] | None
+    asked_at: datetime = Field(default_factory=now_local)
+    model_version: Identifier
+    text_redacted: str
+    top_category: str | None
+    intents: list[tuple[str, float]]
+    offered: list[str]
+    complaint: str | None
+    unmet: list[str]

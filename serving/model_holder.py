@@ -37,6 +37,7 @@ from serving.ab import in_challenger
 from serving.context import RequestContext, ServiceCatalog
 from serving.precompute import precompute_all, rank_residents
 from serving.ranked import Pick, RankedLists
+from serving.request_answer import RequestServing
 from serving.settings import ServingSettings
 from training.bundle import ModelBundle
 from training.tracking import read_verified_bundle
@@ -92,6 +93,9 @@ class ServedModel:
         Building (or reading) the precomputed lists.
     from_cache : bool
         Whether the lists came from the cache.
+    requests : RequestServing, optional
+        The text model and rules that answer ``POST /requests``, built from the bundle's catalogue at load;
+        ``None`` when it could not be built (the server log says why; recommendations serve regardless).
     """
 
     bundle: ModelBundle
@@ -104,6 +108,7 @@ class ServedModel:
     load_seconds: float
     precompute_seconds: float
     from_cache: bool
+    requests: RequestServing | None = None
 
     def recommend(self, resident_ids: list[str], k: int, context: RequestContext | None = None,
                   profiles: pd.DataFrame | None = None, pool: bool = False) -> list[tuple[list[Pick], bool]]:
@@ -288,10 +293,23 @@ class ModelHolder:
             loaded = time.perf_counter()
             lists, from_cache = self._lists(bundle, meta, local)
         catalog = ServiceCatalog.from_services(bundle.model.services_)
+        precomputed = time.perf_counter()
         return ServedModel(bundle=bundle, version=str(meta.version), run_id=str(meta.run_id), variant=alias,
                            lists=lists, catalog=catalog, loaded_at=datetime.now(TIMEZONE),
-                           load_seconds=loaded - started, precompute_seconds=time.perf_counter() - loaded,
-                           from_cache=from_cache)
+                           load_seconds=loaded - started, precompute_seconds=precomputed - loaded,
+                           from_cache=from_cache, requests=self._requests(bundle, str(meta.version)))
+
+    def _requests(self, bundle: ModelBundle, version: str) -> RequestServing | None:
+        """The text model for ``POST /requests`` from the bundle's catalogue; ``None`` (logged) when it fails."""
+        started = time.perf_counter()
+        lexicons = (self.settings.request_lexicon,) if self.settings.request_lexicon else ()
+        try:
+            serving = RequestServing.build(bundle, lexicons)
+        except Exception:  # a broken lexicon must not keep recommendations from serving
+            logger.exception("version %s serves without POST /requests: its text model could not be built", version)
+            return None
+        logger.info("version %s: request text model built in %.1f s", version, time.perf_counter() - started)
+        return serving
 
     def _version(self, name: str, alias: str) -> ModelVersion:
         try:

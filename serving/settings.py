@@ -97,6 +97,9 @@ class ServingSettings(TrackingSettings):
     cors_origins : tuple of str
         Origins allowed to call the API from a browser (JSON list, e.g. ``["https://portal.example"]``);
         empty (the default) turns CORS off.
+    request_lexicon : Path, optional
+        An operator's own service lexicon (``LINLI_REQUEST_LEXICON``), merged after the shipped one when the text
+        model of ``POST /requests`` is built (see docs/requests.md).
     """
 
     model_config = SettingsConfigDict(env_prefix="LINLI_", env_file=".env", extra="ignore", populate_by_name=True)
@@ -132,6 +135,7 @@ class ServingSettings(TrackingSettings):
     auth_failures_per_minute: float = Field(60.0, gt=0)
     audit_enabled: bool = True
     cors_origins: tuple[str, ...] = ()
+    request_lexicon: Path | None = None
 
     def store_url(self) -> str:
         """The feedback store URL in force (``sqlite:///<data_dir>/feedback.db`` when unset)."""

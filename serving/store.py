@@ -8,6 +8,7 @@ reached raises :class:`StoreUnavailableError` and leaves nothing half-written.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Final, Literal
@@ -24,11 +25,12 @@ from serving.feedback_models import (
     SERVED_AT,
     FeedbackEvent,
     ServedList,
+    StoredRequest,
     to_local,
 )
 from serving.store_engine import StoreEngine, StoreUnavailableError
 from serving.store_privacy import erase, events_frame, seal_comments
-from serving.store_schema import StoreTables, typed_served
+from serving.store_schema import StoreTables, typed_requests, typed_served
 
 __all__ = ["DuplicateRequestError", "EventRejectedError", "FeedbackStore", "InvalidFeedbackError",
            "StoreUnavailableError", "UnknownRequestError"]
@@ -180,6 +182,52 @@ class FeedbackStore:
             ids = ", ".join(repr(s.request_id) for s in served[:5])
             raise DuplicateRequestError(f"a served list with request_id in {ids} is already logged; "
                                         "generate a fresh request id per response") from exc
+
+    def log_request(self, stored: StoredRequest, offered: ServedList | None = None) -> None:
+        """Store one free-text request (its text already redacted) and, for a known resident, the services offered
+        as a served list (variant ``request``) so feedback with its ``request_id`` joins; one durable transaction.
+
+        Raises
+        ------
+        DuplicateRequestError
+            If its ``request_id`` was stored before.
+        StoreUnavailableError
+            If the database cannot be written.
+        """
+        row = stored.model_dump()
+        for name in ("intents", "offered", "unmet"):
+            row[name] = json.dumps(row[name], ensure_ascii=False)
+        try:
+            with self._db.write("storing a request") as conn:
+                conn.execute(sa.insert(self._tables.requests), [row])
+                if offered is not None:
+                    conn.execute(sa.insert(self._tables.served_lists), [offered.model_dump(exclude={"items"})])
+                    items = [{REQUEST_ID: offered.request_id, **item.model_dump()} for item in offered.items]
+                    if items:
+                        conn.execute(sa.insert(self._tables.served_items), items)
+        except sa.exc.IntegrityError as exc:
+            raise DuplicateRequestError(f"a request with request_id {stored.request_id!r} is already stored") from exc
+
+    def requests(self, since: datetime | str | None = None) -> pd.DataFrame:
+        """Stored requests in arrival order (``intents``, ``offered`` and ``unmet`` as Python lists).
+
+        Parameters
+        ----------
+        since : datetime or str, optional
+            Only requests that arrived at or after this time (Asia/Shanghai; aware values are converted).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns of :data:`serving.store_schema.REQUEST_COLUMNS`; empty for a store made before requests existed.
+        """
+        query = self._tables.requests_query()
+        if since is not None:
+            query = query.where(self._tables.requests.c["asked_at"] >= _local(since))
+        with self._db.read("reading requests") as conn:
+            if not sa.inspect(conn).has_table(self._tables.requests.name, schema=self.schema):
+                return typed_requests([])  # a store made before requests existed (create_schema adds the table)
+            return typed_requests(conn.execute(query).all())
 
     def add_events(self, events: list[FeedbackEvent], *, skew: timedelta | None = None,
                    services: Collection[str] | None = None) -> int:
@@ -337,7 +385,7 @@ class FeedbackStore:
         Returns
         -------
         dict
-            Rows deleted per table (``served_lists``, ``served_items``, ``feedback_events``, ...).
+            Rows deleted per table (``served_lists``, ``served_items``, ``feedback_events``, ``requests``, ...).
         """
         return erase(self, resident_id)
 

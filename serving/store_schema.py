@@ -1,14 +1,17 @@
 """Tables of the feedback store, the queries that read them back, and the typing of what they return.
 
 Tables: ``served_lists`` (one row per response of the recommendation API), ``served_items`` (the
-services in it, by position) and ``feedback_events`` (what residents did, tied to a served list). Indexes
-serve the joins of the online monitor: events by request, by arrival time and by resident. ``audit_log`` and
-``revoked_sessions`` belong to :mod:`serving.audit` and :mod:`serving.planner.session`; the erasure ledger to
-:mod:`privacy.ledger`.
+services in it, by position), ``feedback_events`` (what residents did, tied to a served list) and ``requests``
+(residents' free-text requests, redacted, with what was understood and offered). Indexes serve the joins of the
+online monitor: events by request, by arrival time and by resident. Lists offered in answer to a request carry
+the variant :data:`REQUEST_VARIANT`; the recommender's online metrics (:meth:`StoreTables.served_query`, the counts
+per version) leave them out. ``audit_log`` and ``revoked_sessions`` belong to :mod:`serving.audit` and
+:mod:`serving.planner.session`; the erasure ledger to :mod:`privacy.ledger`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -17,6 +20,17 @@ import sqlalchemy as sa
 
 from features.columns import Columns as C
 from features.columns import Vocab
+from features.feedback_columns import (
+    ASKED_AT,
+    COMPLAINT,
+    INTENTS,
+    OFFERED,
+    REDACTED_TEXT,
+    REQUEST_CHANNEL,
+    REQUEST_VARIANT,
+    TOP_CATEGORY,
+    UNMET,
+)
 from privacy.ledger import ledger_table, sealed_comment_column
 from recommenders.base import SCORE
 from serving.feedback_models import (
@@ -37,6 +51,11 @@ EVENT_COLUMNS: Final = (C.RESIDENT, C.SERVICE, C.TIMESTAMP, C.EVENT, C.RATING, C
 #: Columns of :meth:`FeedbackStore.served`, in order.
 SERVED_COLUMNS: Final = (REQUEST_ID, C.RESIDENT, MODEL_VERSION, VARIANT, SERVED_AT, POSITION, C.SERVICE, SCORE,
                          PROPENSITY)
+#: Columns of :meth:`FeedbackStore.requests`, in order.
+REQUEST_COLUMNS: Final = (REQUEST_ID, C.RESIDENT, C.COMMUNITY, REQUEST_CHANNEL, ASKED_AT, MODEL_VERSION, REDACTED_TEXT,
+                          TOP_CATEGORY, INTENTS, OFFERED, COMPLAINT, UNMET)
+#: Longest stored request text (redaction placeholders may lengthen a 500-character text a little).
+MAX_REQUEST_TEXT: Final = 2000
 
 _ID = sa.String(MAX_ID)
 _RATE: Final = "rate"
@@ -98,6 +117,23 @@ class StoreTables:
         )
         self.erased_residents = ledger_table(self.metadata)  # the erasure ledger (privacy.ledger)
         add_security_tables(self)
+        self.requests = sa.Table(
+            "requests", self.metadata,
+            sa.Column(REQUEST_ID, _ID, primary_key=True),
+            sa.Column(C.RESIDENT, _ID, nullable=True),
+            sa.Column(C.COMMUNITY, _ID, nullable=True),
+            sa.Column(REQUEST_CHANNEL, sa.String(16), nullable=True),
+            sa.Column(ASKED_AT, sa.DateTime, nullable=False),
+            sa.Column(MODEL_VERSION, _ID, nullable=False),
+            sa.Column(REDACTED_TEXT, sa.String(MAX_REQUEST_TEXT), nullable=False),
+            sa.Column(TOP_CATEGORY, sa.String(32), nullable=True),
+            sa.Column(INTENTS, sa.Text, nullable=False),
+            sa.Column(OFFERED, sa.Text, nullable=False),
+            sa.Column(COMPLAINT, sa.String(32), nullable=True),
+            sa.Column(UNMET, sa.Text, nullable=False),
+            sa.Index("ix_requests_asked_at", ASKED_AT),
+            sa.Index("ix_requests_resident", C.RESIDENT),
+        )
 
     def events_query(self) -> sa.Select[Any]:
         """Feedback events joined with their served list, columns as :data:`EVENT_COLUMNS`, in arrival order."""
@@ -110,21 +146,31 @@ class StoreTables:
         database."""
         lists, items = self.served_lists, self.served_items
         has_items = sa.exists().where(items.c[REQUEST_ID] == lists.c[REQUEST_ID])
-        return (sa.select(lists.c[MODEL_VERSION], sa.func.count()).where(has_items)
+        return (sa.select(lists.c[MODEL_VERSION], sa.func.count()).where(has_items, self._recommended())
                 .group_by(lists.c[MODEL_VERSION]))
 
     def events_per_version_query(self) -> sa.Select[Any]:
         """``(model_version, events)``: feedback events per model version of the list they answer."""
         events, lists = self.feedback_events, self.served_lists
         return (sa.select(lists.c[MODEL_VERSION], sa.func.count()).join_from(events, lists)
-                .group_by(lists.c[MODEL_VERSION]))
+                .where(self._recommended()).group_by(lists.c[MODEL_VERSION]))
 
     def served_query(self) -> sa.Select[Any]:
-        """Served items joined with their list, columns as :data:`SERVED_COLUMNS`, in serving order."""
+        """Items of the recommender's served lists joined with their list, columns as :data:`SERVED_COLUMNS`, in
+        serving order (lists offered in answer to a free-text request are in :meth:`requests_query`)."""
         lists, items = self.served_lists, self.served_items
         columns = [lists.c[name] if name in lists.c else items.c[name] for name in SERVED_COLUMNS]
-        return (sa.select(*columns).join_from(lists, items)
+        return (sa.select(*columns).join_from(lists, items).where(self._recommended())
                 .order_by(lists.c[SERVED_AT], lists.c[REQUEST_ID], items.c[POSITION]))
+
+    def requests_query(self) -> sa.Select[Any]:
+        """Stored requests, columns as :data:`REQUEST_COLUMNS`, in arrival order."""
+        return sa.select(*(self.requests.c[name] for name in REQUEST_COLUMNS)).order_by(
+            self.requests.c[ASKED_AT], self.requests.c[REQUEST_ID])
+
+    def _recommended(self) -> sa.ColumnElement[bool]:
+        """Lists the recommender served (not those answering a free-text request)."""
+        return self.served_lists.c[VARIANT] != REQUEST_VARIANT
 
 
 def add_security_tables(tables: StoreTables) -> None:
@@ -161,6 +207,18 @@ def typed_events(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
     frame[C.EVENT] = pd.Categorical(frame[C.EVENT], categories=list(Vocab.EVENTS))
     frame[C.CHANNEL] = pd.Categorical(frame[C.CHANNEL], categories=list(Vocab.EVENT_CHANNEL))
     frame[C.RATING] = pd.to_numeric(frame[C.RATING]).astype("float64")
+    return frame
+
+
+def typed_requests(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
+    """Rows of :meth:`StoreTables.requests_query` as a frame; the JSON columns decoded to Python lists."""
+    frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=list(REQUEST_COLUMNS))
+    for name in (REQUEST_ID, C.RESIDENT, C.COMMUNITY, REQUEST_CHANNEL, MODEL_VERSION, REDACTED_TEXT, TOP_CATEGORY,
+                 COMPLAINT):
+        frame[name] = frame[name].astype("string")
+    frame[ASKED_AT] = pd.to_datetime(frame[ASKED_AT]).astype("datetime64[ns]")
+    for name in (INTENTS, OFFERED, UNMET):
+        frame[name] = [json.loads(v) for v in frame[name]]
     return frame
 
 

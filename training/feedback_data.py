@@ -8,8 +8,12 @@ before 1990 are dropped, counted and warned about (:mod:`features.time_bounds`):
 must not move the next retrain's windows. Rows naming a resident or service the dataset does not know are dropped and
 counted; rows already present in the dataset (same resident, service, timestamp and event) are not added twice.
 
-``training`` never imports ``serving``: callers pass the frames of ``FeedbackStore.served()`` and
-``FeedbackStore.events()`` (see :class:`FeedbackLog`).
+Residents' free-text requests (``FeedbackStore.requests()``) join as intent events
+(:func:`training.request_data.request_interactions`): one :data:`features.event_weights.REQUEST_EVENT` per request of
+a named resident on the service offered first.
+
+``training`` never imports ``serving``: callers pass the frames of ``FeedbackStore.served()``,
+``FeedbackStore.events()`` and ``FeedbackStore.requests()`` (see :class:`FeedbackLog`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from features.columns import Columns as C
 from features.dataset import Dataset
 from features.time_bounds import in_time, warn_out_of_time
 from training.online_metrics import REQUEST_ID, SERVED_AT, require_columns
+from training.request_data import request_interactions
 
 #: The interactions contract columns a feedback row keeps.
 CONTRACT: Final = (C.RESIDENT, C.SERVICE, C.TIMESTAMP, C.EVENT, C.RATING, C.CHANNEL, C.COMMENT)
@@ -34,13 +39,15 @@ _EVENT_NEEDS: Final = (REQUEST_ID, *CONTRACT)
 
 @dataclass(frozen=True)
 class FeedbackLog:
-    """What the feedback store holds: ``served`` (one row per served item) and ``events`` (feedback events).
+    """What the feedback store holds: ``served`` (one row per served item), ``events`` (feedback events) and
+    ``requests`` (free-text requests; ``None`` when not read).
 
-    Build it from a store with ``FeedbackLog(store.served(), store.events())``.
+    Build it from a store with ``FeedbackLog(store.served(), store.events(), store.requests())``.
     """
 
     served: pd.DataFrame
     events: pd.DataFrame
+    requests: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         require_columns(self.served, _SERVED_NEEDS, "served")
@@ -48,8 +55,8 @@ class FeedbackLog:
 
     @property
     def empty(self) -> bool:
-        """Whether nothing was served and no event arrived."""
-        return self.served.empty and self.events.empty
+        """Whether nothing was served, no event arrived and no request was made."""
+        return self.served.empty and self.events.empty and (self.requests is None or self.requests.empty)
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,7 @@ class FeedbackMerge:
     unknown_service_rows: int
     duplicate_rows: int
     added: int
+    request_events: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -70,7 +78,8 @@ class FeedbackMerge:
 
 
 def feedback_interactions(log: FeedbackLog) -> tuple[pd.DataFrame, int]:
-    """Feedback as interactions: every event, plus an ``impression`` for every served item without any event.
+    """Feedback as interactions: every event, an intent event per request of a named resident that offered a
+    service, and an ``impression`` for every served item without any event.
 
     Returns
     -------
@@ -89,7 +98,9 @@ def feedback_interactions(log: FeedbackLog) -> tuple[pd.DataFrame, int]:
         C.RESIDENT: silent[C.RESIDENT].astype("string").to_numpy(), C.SERVICE: silent[C.SERVICE].astype("string")
         .to_numpy(), C.TIMESTAMP: pd.to_datetime(silent[SERVED_AT]).to_numpy(), C.EVENT: "impression",
         C.RATING: float("nan"), C.CHANNEL: "online", C.COMMENT: None})
-    parts = [frame for frame in (events, impressions) if len(frame)]
+    asked = (request_interactions(log.requests)[list(CONTRACT)] if log.requests is not None
+             else pd.DataFrame(columns=list(CONTRACT)))
+    parts = [frame for frame in (events, asked, impressions) if len(frame)]
     if not parts:
         return pd.DataFrame(columns=list(CONTRACT)), 0
     frame = pd.concat([p.astype({C.EVENT: "string", C.CHANNEL: "string"}) for p in parts], ignore_index=True)
@@ -125,7 +136,8 @@ def merge_feedback(dataset: Dataset, log: FeedbackLog,
     rows = rows[known_resident & known_service]
     history = _as_raw(dataset.interactions)  # once: it is the whole history
     new, duplicates = _new_rows(history, _as_raw(rows))
-    counts = FeedbackMerge(events=len(log.events), impressions_added=impressions,
+    asked = 0 if log.requests is None else len(request_interactions(log.requests))
+    counts = FeedbackMerge(events=len(log.events), impressions_added=impressions, request_events=asked,
                            out_of_time_rows=int((~timely).sum()),
                            unknown_resident_rows=int((~known_resident).sum()),
                            unknown_service_rows=int((known_resident & ~known_service).sum()),

@@ -2,7 +2,8 @@
 ``/planner/logout`` (session cookie), ``GET /planner/data`` (the page's tables) and ``GET /planner/assets/*``.
 
 The page reads ``GET /segments`` (composition, segments) and ``GET /planner/data`` (use, ratings, unmet demand,
-monthly activity) with the browser's session cookie, or with ``X-API-Key`` for tools. Planner and admin keys;
+monthly activity, and residents' requests counted live from the feedback store) with the browser's session cookie,
+or with ``X-API-Key`` for tools. Planner and admin keys;
 every number is an aggregate with cells under k residents shown as ``"<k"``. Assets are served by Linli itself
 (no CDN): deployments are often offline.
 """
@@ -18,13 +19,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
 
+from profiling.reports import marked_records
+from profiling.request_demand import request_demand_table, request_monthly_table
 from serving.auth import HEADER, Role, client_address, require
-from serving.deps import PlannerAccess, ServedModelDep
+from serving.deps import PlannerAccess, ServedModelDep, ready_store
 from serving.feedback_models import MAX_ID
 from serving.key_file import KeyRing
+from serving.model_holder import ServedModel
 from serving.planner.session import Sessions
 from serving.rate_limit import RateLimiter, retry_after
 from serving.schemas import QueryText
+from serving.store import StoreUnavailableError
 
 router = APIRouter(prefix="/planner", tags=["planner"])
 Level = Literal["community", "street", "district"]
@@ -59,6 +64,9 @@ class PlannerDataPublic(BaseModel):
     usage: list[dict[str, Any]]
     monthly: list[dict[str, Any]]
     segments: list[SegmentDescriptionPublic]
+    requests: list[dict[str, Any]] = []
+    requests_monthly: list[dict[str, Any]] = []
+    requests_note: str | None = None
 
 
 def _asset(name: str) -> str:
@@ -147,9 +155,11 @@ def asset(name: str) -> Response:
                        403: {"description": "the key's role may not read reports"},
                        404: {"description": "no unit with that id at that level"},
                        503: {"description": "no model loaded yet"}})
-def data(served: ServedModelDep, level: Annotated[Level, Query(description="community, street or district")],
+def data(served: ServedModelDep, request: Request,
+         level: Annotated[Level, Query(description="community, street or district")],
          unit_id: Annotated[QueryText, Query(alias="id", min_length=1, max_length=MAX_ID)]) -> PlannerDataPublic:
-    """Use, mean rating, demand and unmet demand per persona and category; active residents per month."""
+    """Use, mean rating, demand and unmet demand per persona and category; active residents per month; residents'
+    requests (居民诉求) per persona and category and per month, with what went unmet."""
     profile = served.bundle.profile
     report = profile.reports
     if unit_id not in set(report.level(level).index.astype(str)):
@@ -159,6 +169,24 @@ def data(served: ServedModelDep, level: Annotated[Level, Query(description="comm
                                          description_en=str(row["description_en"]),
                                          residents=int(row["residents"]) if row["residents"] >= report.k else marker)
                 for s, row in profile.segment_model.descriptions_.iterrows()]
+    asked, by_month, note = _requests(request, served, level, unit_id)
     return PlannerDataPublic(level=level, id=unit_id, k=report.k, model_version=served.version,
                              cutoff=str(profile.cutoff.date()), usage=report.long_records("usage", level, unit_id),
-                             monthly=report.long_records("monthly", level, unit_id), segments=segments)
+                             monthly=report.long_records("monthly", level, unit_id), segments=segments,
+                             requests=asked, requests_monthly=by_month, requests_note=note)
+
+
+def _requests(request: Request, served: ServedModel, level: str, unit_id: str
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str | None]:
+    """The unit's rows of the request tables (:mod:`profiling.request_demand`), from the store as it is now."""
+    try:
+        stored = ready_store(request).requests()
+    except StoreUnavailableError:
+        return [], [], "反馈库暂不可用，居民诉求稍后显示 · The feedback store is unavailable; requests show again later"
+    profile = served.bundle.profile
+    report, geography = profile.reports, profile.reports.geography()
+    tables = (request_demand_table(stored, profile.personas.tags, geography, report.k),
+              request_monthly_table(stored, geography, report.k))
+    rows = [table[(table["level"] == level) & (table["unit_id"] == unit_id)].drop(columns=["level", "unit_id"])
+            for table in tables]
+    return marked_records(rows[0], report.k), marked_records(rows[1], report.k), None

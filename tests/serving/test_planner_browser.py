@@ -2,7 +2,8 @@
 
 A planner signs in through the form, drills down district → street → community (the last step with the
 keyboard), reads the numbers (they must match ``GET /segments`` and ``GET /planner/data``, suppressed cells
-reading 少于10人 / <10), exports a table as CSV and switches to English. The screenshot is kept as
+reading 少于10人 / <10; residents' requests sent through ``POST /requests`` included), exports a table as CSV and
+switches to English. The screenshot is kept as
 ``test-artifacts/planner.png`` (a git-ignored test artefact; ``docs/planner.png`` is a copy for the README).
 """
 
@@ -160,10 +161,20 @@ def _cells(browser: Browser, table: str) -> dict[str, dict[str, str]]:
         [tr.dataset.row, Object.fromEntries([...tr.children].map(c => [c.dataset.col, c.textContent]))]))""")
 
 
+def _ask(server: Server, community: str, text: str, times: int) -> None:
+    """``times`` residents' requests (POST /requests) from ``community``."""
+    for _ in range(times):
+        response = httpx.post(server.url + "/requests", json={"text": text, "community_id": community},
+                              headers=headers("platform"), timeout=30)
+        assert response.status_code == 200, response.text
+
+
 def test_a_planner_drills_down_reads_the_numbers_and_switches_language(server: Server, browser: Browser) -> None:
     community = _community_with_hidden_persona(server)
     street = _api(server, "/segments", level="street", id=community["parent_id"])["data"][0]
     district = street["parent_id"]
+    _ask(server, community["id"], "家里水管漏水了能不能上门修", 12)  # shown: 12 ≥ k
+    _ask(server, community["id"], "想找个零工干干", 3)  # hidden: 3 < k
     data = _api(server, "/planner/data", level="community", id=community["id"])
 
     browser.open(server.url + "/planner")  # no session yet: the sign-in form
@@ -190,6 +201,11 @@ def test_a_planner_drills_down_reads_the_numbers_and_switches_language(server: S
     usage = _cells(browser, "usage-table")
     for row in (r for r in data["usage"] if r["persona"] == "all"):
         assert usage[row["category"]]["users"] == ("少于10人" if row["users"] == "<10" else str(row["users"]))
+    asked = _cells(browser, "requests-table")
+    for row in (r for r in data["requests"] if r["persona"] == "all"):
+        assert asked[row["category"]]["requests"] == ("少于10人" if row["requests"] == "<10" else str(row["requests"]))
+    assert "12" in {cells["requests"] for cells in asked.values()}
+    assert "居民诉求" in browser.run("document.body.innerText")
     compare = _cells(browser, "compare-table")
     assert set(compare) == set(community["personas"])
     assert "学习得到的居民分群" in browser.run("document.body.innerText")
@@ -205,6 +221,7 @@ def test_a_planner_drills_down_reads_the_numbers_and_switches_language(server: S
     browser.run("document.getElementById('lang-toggle').click()")
     browser.wait("document.documentElement.lang === 'en'")
     assert browser.run("document.getElementById('composition-h').textContent") == "Persona composition"
+    assert browser.run("document.getElementById('requests-h').textContent").startswith("Residents' requests")
     hidden = next(p for p, v in community["personas"].items() if v == "<10")
     assert _cells(browser, "composition-table")[hidden]["count"] == "<10"
 

@@ -259,12 +259,12 @@ def test_concurrent_batches_are_all_counted(store: FeedbackStore) -> None:
 def test_erase_resident_removes_their_rows_everywhere(store: FeedbackStore) -> None:
     store.log_served_many([_served("a1", "R1"), _served("a2", "R1", ("S9",)), _served("b1", "R2")])
     store.add_events([_event("a1"), _event("a2", service="S9", event="rate", rating=2), _event("b1", "R2")])
-    assert store.erase_resident("R1") == {"served_lists": 2, "served_items": 4, "feedback_events": 2}
+    assert store.erase_resident("R1") == {"served_lists": 2, "served_items": 4, "feedback_events": 2, "requests": 0}
     assert "R1" not in set(store.events()[C.RESIDENT]) | set(store.served()[C.RESIDENT])
     assert store.count_events() == 1 and len(store.served()) == 3
     with pytest.raises(UnknownRequestError, match="'a1' was never served"):
         store.add_events([_event("a1")])
-    assert store.erase_resident("R1") == {"served_lists": 0, "served_items": 0, "feedback_events": 0}
+    assert store.erase_resident("R1") == {"served_lists": 0, "served_items": 0, "feedback_events": 0, "requests": 0}
 
 
 def test_sqlite_store_makes_its_folder_and_runs_in_wal_mode(tmp_path: Path) -> None:

@@ -26,6 +26,9 @@ const TEXT = {
     monthlyNote: "活跃 = 当月至少有一次记录；人群标签以数据截止日为准。",
     usageNote: "有需求 = 平台向其推荐（曝光）或本人浏览、点击过该类服务（邻里没有搜索记录，以浏览、点击代替搜索）；" +
       "未满足 = 这类服务在其社区不提供，或只在线上提供而本人偏好线下。",
+    requests: "居民诉求（按人群、类别）", requestsMonthly: "各月居民诉求", asked: "诉求数", unmetAsked: "未满足诉求",
+    unmatched: "未识别", requestsNote: "诉求 = 居民用自己的话提出的需求（按识别出的首要类别计）；未满足 = 其社区没有该类服务，" +
+      "或只有线上服务而本人偏好线下。少于 k 条的格子不显示。",
     chartComposition: "各人群占比条形图", chartMonthly: "各月活跃居民折线图", pick: "请选择一个区开始。",
     personas: { elderly: "老年人", family_with_children: "有孩家庭", commuter: "通勤族", migrant: "新市民",
       accessibility_needs: "有无障碍需求者", student: "学生", job_seeker: "求职者", all: "全部居民" },
@@ -51,6 +54,11 @@ const TEXT = {
     usageNote: "Demand = the platform recommended (impression) or the resident viewed or clicked a service of the " +
       "category (Linli has no search log; views and clicks stand in for searches). Unmet = not offered in their " +
       "community, or offered only online to a resident who prefers offline.",
+    requests: "Residents' requests by persona and category", requestsMonthly: "Residents' requests by month",
+    asked: "Requests", unmetAsked: "Unmet requests", unmatched: "Not understood",
+    requestsNote: "Requests = needs residents stated in their own words (counted under the top understood " +
+      "category); unmet = no such service in their community, or only online ones for a resident who prefers " +
+      "offline. Cells under k are hidden.",
     chartComposition: "Bar chart of persona shares", chartMonthly: "Line chart of active residents by month",
     pick: "Choose a district to start.",
     personas: { elderly: "Elderly", family_with_children: "Families with children", commuter: "Commuters",
@@ -247,9 +255,25 @@ function renderUnit() {
       { key: "demand", label: t("demand") },
       { key: "unmet", label: t("unmet"), cls: (v) => (typeof v === "number" && v > 0 ? "unmet" : "") }],
     uRows, t("usageNote"))));
-  parts.slice(-2).forEach((part) => part.classList.add("wide"));
+  parts.push(...requestSections());
+  parts.slice(-4).forEach((part) => part.classList.add("wide"));
   box.replaceChildren(...parts);
   document.getElementById("footer").textContent = t("cutoff")(state.data.cutoff, state.data.model_version, state.k);
+}
+
+// 居民诉求: real requests (POST /requests) of the chosen persona per category, and all requests per month.
+function requestSections() {
+  const rows = (state.data.requests ?? []).filter((r) => r.persona === state.persona)
+    .map((r) => ({ _id: r.category, ...r, name: t("categories")[r.category] ?? r.category }));
+  const months = (state.data.requests_monthly ?? []).map((m) => ({ _id: m.month, ...m }));
+  const note = state.data.requests_note ? `${state.data.requests_note} · ${t("requestsNote")}` : t("requestsNote");
+  return [section(t("requests"), "requests", ...table("requests-table", [
+    { key: "name", label: t("category"), csv: (r) => r.category }, { key: "requests", label: t("asked") },
+    { key: "unmet", label: t("unmetAsked"), cls: (v) => (typeof v === "number" && v > 0 ? "unmet" : "") }],
+  rows, note)), section(t("requestsMonthly"), "requests-monthly", ...table("requests-monthly-table", [
+    { key: "month", label: t("month") }, { key: "requests", label: t("asked") }, { key: "unmet", label: t("unmetAsked") },
+    ...CATEGORIES.map((c) => ({ key: "category_" + c, label: t("categories")[c] })),
+    { key: "unmatched", label: t("unmatched") }], months, t("requestsNote")))];
 }
 
 function renderText() {

@@ -22,13 +22,14 @@ from experiments.realdata_report import format_report
 from features.dataset import Dataset
 from features.sources.movielens import load_movielens_100k
 from recommenders.hybrid import HybridConfig
+from recommenders.label_strategies import TimeWindowLabels
 from recommenders.ranker import RankerConfig
 from tests.movielens_data import movielens_folder
 from training.config import TrainConfig
 
 MODELS = ("popular", "popular_count", "personal_frequency", "ease", "hybrid")
 SMALL = TrainConfig(hybrid=HybridConfig(
-    generators={"popular": {}, "ease": {}}, label_weeks=2, ranker_bags=1,
+    generators={"popular": {}, "ease": {}}, labels=TimeWindowLabels(label_weeks=2), ranker_bags=1,
     ranker=RankerConfig(n_estimators=20, early_stopping_rounds=5, num_leaves=7, n_jobs=1)))
 
 

@@ -16,7 +16,7 @@ def _requests() -> pd.DataFrame:
     """C1: 12 elderly-care requests by the elderly R1..R12 in November (3 unmet) and 11 unmatched anonymous ones in
     December; C2: 2 childcare requests; C3: 15 convenience requests in November; one request of an unknown
     community."""
-    rows = []
+    rows: list[tuple[str | None, str, datetime, str | None, list[str]]] = []
     for i in range(12):
         rows.append((f"R{i + 1}", "C1", datetime(2026, 11, 3), "elderly_care", ["elderly_care"] if i < 3 else []))
     rows += [(None, "C1", datetime(2026, 12, 1), None, [])] * 11

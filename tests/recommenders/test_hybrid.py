@@ -170,7 +170,8 @@ def test_label_windows_train_the_ranker_on_earlier_weeks_too(dataset: Dataset) -
     cheap = FAST.model_copy(update={"generators": {"popular": {}, "personal_frequency": {}}, "ranker_bags": 1})
     cutoff = holdout_cutoff(dataset)
     one = HybridRecommender(cheap).fit(dataset, cutoff)
-    two = HybridRecommender(HybridConfig(**cheap.model_dump(exclude={"labels"}), label_windows=2)).fit(dataset, cutoff)
+    two_windows = HybridConfig(**cheap.model_dump(exclude={"labels"}), labels=TimeWindowLabels(label_windows=2))
+    two = HybridRecommender(two_windows).fit(dataset, cutoff)
     assert (one.label_windows_, two.label_windows_) == (1, 2)
     assert two.label_rows_ > 1.5 * one.label_rows_, f"two windows: {two.label_rows_} rows, one: {one.label_rows_}"
     span = (cutoff - dataset.interactions[C.TIMESTAMP].min()).days // 7

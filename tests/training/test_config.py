@@ -10,6 +10,7 @@ import pytest
 import training
 from experiments.simulator import SIMULATE_CONFIG
 from recommenders.hybrid import HybridConfig
+from recommenders.label_strategies import TimeWindowLabels
 from recommenders.ranker import RankerConfig
 from training.config import DEFAULT_CONFIG, TrainConfig, TrainConfigError
 from training.variants import load_variant, variant_toml
@@ -65,7 +66,7 @@ def test_a_variants_generators_are_the_whole_set_and_written_back_whole(tmp_path
 
 def test_the_hybrid_takes_the_configs_seed_unless_it_names_its_own() -> None:
     assert TrainConfig(seed=7).hybrid.seed == 7
-    assert TrainConfig(seed=7, hybrid=HybridConfig(label_weeks=2)).hybrid.seed == 7
+    assert TrainConfig(seed=7, hybrid=HybridConfig(labels=TimeWindowLabels(label_weeks=2))).hybrid.seed == 7
     assert TrainConfig(seed=7, hybrid=HybridConfig(seed=3)).hybrid.seed == 3
     assert TrainConfig.model_validate({"seed": 7, "hybrid": {"seed": 3}}).hybrid.seed == 3
 

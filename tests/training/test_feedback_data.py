@@ -13,7 +13,7 @@ import pytest
 
 from features.columns import Columns as C
 from features.dataset import Dataset
-from recommenders.hybrid import _labels
+from recommenders.label_strategies import window_labels
 from serving.feedback_models import FeedbackEvent, ServedItem, ServedList
 from serving.store import FeedbackStore
 from training.feedback_data import FeedbackLog, feedback_interactions, merge_feedback
@@ -74,7 +74,7 @@ def test_merging_the_same_feedback_twice_adds_nothing(dataset: Dataset, log: Fee
 def test_impressions_without_clicks_are_negatives_for_the_ranker(dataset: Dataset, log: FeedbackLog) -> None:
     merged, _ = merge_feedback(dataset, log)
     window = merged.interactions[merged.interactions[C.TIMESTAMP] >= pd.Timestamp(SERVED_AT)]
-    labels = _labels(window)
+    labels = window_labels(window)
     clicked = str(dataset.service_ids.external[0])
     assert labels[C.SERVICE].tolist() == [clicked]  # the two passed-over services carry no positive label
 

@@ -15,6 +15,7 @@ from features.columns import Columns as C
 from features.dataset import Dataset
 from features.sources.synthetic import generate_community
 from recommenders.hybrid import HybridConfig
+from recommenders.label_strategies import TimeWindowLabels
 from recommenders.ranker import RankerConfig
 from serving.feedback_models import FeedbackEvent, ServedItem, ServedList
 from serving.store import FeedbackStore
@@ -102,7 +103,8 @@ def _log_lists(store: FeedbackStore, dataset: Dataset, version: str, variant: st
 
 def test_retrain_with_a_feedback_store_logs_online_ctrs_and_feeds_the_gate(small: Dataset, tmp_path: Path) -> None:
     config = TrainConfig(test_weeks=1, single_models=("popular",), gate=GATE,
-                         hybrid=HybridConfig(label_weeks=1, ranker=RankerConfig(n_estimators=30), seed=3))
+                         hybrid=HybridConfig(labels=TimeWindowLabels(label_weeks=1),
+                                             ranker=RankerConfig(n_estimators=30), seed=3))
     store_args: _TrainArgs = {"tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "model_name": "online-gate-test",
                               "artifact_location": (tmp_path / "art").as_uri(), "config": config}
     first = train(small, **store_args)

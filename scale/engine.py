@@ -67,18 +67,21 @@ def _read(part: Part, n_buckets: int) -> pd.DataFrame:
 
 
 def _shuffled(parts: list[Part], n_buckets: int) -> list[object]:
-    """The table's rows moved to their buckets (one shuffle), as one delayed frame per bucket."""
+    """The table's rows moved to their buckets (one shuffle), as one delayed frame per bucket: partition ``i``
+    holds bucket ``i`` exactly (divisions ``0, 1, ..., n - 1, n - 1``)."""
     frame = dd.from_map(_read, parts, n_buckets=n_buckets, enforce_metadata=False)
-    return list(frame.shuffle(on=BUCKET, npartitions=n_buckets, shuffle_method="tasks").to_delayed())
+    divisions = (*range(n_buckets), n_buckets - 1)
+    moved = frame.set_index(BUCKET, divisions=divisions, shuffle_method="tasks", drop=False)
+    return list(moved.to_delayed())
 
 
 def _make_bucket(residents: pd.DataFrame, interactions: pd.DataFrame, communities: pd.DataFrame,
                  services: pd.DataFrame, now: pd.Timestamp) -> tuple[Bucket, int]:
-    residents = residents.sort_values(ROW, kind="stable")
-    interactions = interactions.sort_values(ROW, kind="stable")
+    residents = residents.sort_values(ROW, kind="stable").reset_index(drop=True)
+    interactions = interactions.sort_values(ROW, kind="stable").reset_index(drop=True)
     rows = residents[ROW].to_numpy(dtype=np.int64)
-    dataset = Dataset.from_frames(residents.drop(columns=[BUCKET, ROW]).reset_index(drop=True), communities,
-                                  services, interactions.drop(columns=[BUCKET, ROW]).reset_index(drop=True))
+    dataset = Dataset.from_frames(residents.drop(columns=[BUCKET, ROW]), communities, services,
+                                  interactions.drop(columns=[BUCKET, ROW]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StrayRowsWarning)  # counted here, warned once for the whole
         bounded = bound_history(dataset, now)

@@ -128,7 +128,7 @@ def bucket_data(client: Client, parts: dict[str, list[Part]], n_buckets: int,
     end = latest_allowed(now)
     small = {name: pd.concat([p.read() for p in parts[name]], ignore_index=True)
              for name in ("communities", "services")}
-    shared = {name: client.scatter(frame, broadcast=True) for name, frame in small.items()}
+    shared = {name: client.scatter(frame, broadcast=True, hash=False) for name, frame in small.items()}
     make = dask.delayed(_make_bucket, nout=2)
     pairs = [make(r, i, shared["communities"], shared["services"], end)
              for r, i in zip(_shuffled(parts["residents"], n_buckets), _shuffled(parts["interactions"], n_buckets),

@@ -17,12 +17,13 @@ engine yet; ``linli profile`` prints the summary only, which is complete.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from distributed import Client
+from distributed import Client, wait
 
 from features.columns import Columns as C
 from features.pipeline import FeaturePipeline
@@ -89,7 +90,10 @@ class DaskProfile:
         As :func:`profiling.type_communities`.
     cutoff : pandas.Timestamp
     buckets : int
+    config : ProfilingConfig
     dropped : dict
+    seconds : dict
+        Wall seconds per stage: ``validate``, ``bucket``, ``personas``, ``segments``, ``roll_up``.
     """
 
     tags: pd.DataFrame
@@ -100,6 +104,7 @@ class DaskProfile:
     buckets: int
     config: ProfilingConfig
     dropped: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self, truth: pd.DataFrame | None = None) -> ProfileSummary:
         """The JSON summary of :func:`profiling.summary` (the same keys and values as the local engine)."""
@@ -138,14 +143,19 @@ def profile_on_cluster(client: Client, data: str | Path, *, seed: int = 0, confi
         With every violation, by part file, row and column.
     """
     config = config or load_config()
+    clock = _Clock()
     parts = folder_parts(data)
     validate_on_cluster(client, parts)
+    clock.lap("validate")
     n_residents = sum(p.rows for p in parts["residents"])
     workers = len(client.scheduler_info().get("workers", {})) or 1
     n_buckets = n_buckets or default_buckets(n_residents, workers)
     data_ = bucket_data(client, parts, n_buckets, now)
+    clock.lap("bucket")
     profiles = client.map(_profile_bucket, data_.buckets, cutoff=data_.cutoff, history_days=data_.history_days,
                           rules=config.personas)
+    wait(profiles)
+    clock.lap("personas")
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(n_residents, size=min(n_residents, fit_sample), replace=False))
     shared = client.scatter(chosen, broadcast=True)
@@ -154,6 +164,7 @@ def profile_on_cluster(client: Client, data: str | Path, *, seed: int = 0, confi
     sample = pd.concat([f for f, _ in pieces]).iloc[np.argsort(rows, kind="stable")]
     model = SegmentModel(config.segments, seed=seed).fit(sample)
     assigned = client.gather(client.map(_assign, profiles, model=client.scatter(model, broadcast=True)))
+    clock.lap("segments")
     communities = client.submit(_communities, data_.buckets[0]).result()
     client.cancel(profiles + data_.buckets)
     order = np.argsort(np.concatenate([a[2] for a in assigned]), kind="stable")
@@ -164,4 +175,18 @@ def profile_on_cluster(client: Client, data: str | Path, *, seed: int = 0, confi
     types = type_communities(tags, residents, communities, config.community_types)
     sizes = np.bincount(segments.to_numpy(), minlength=model.n_segments_)
     model.descriptions_["residents"] = sizes[model.descriptions_.index.to_numpy()]
-    return DaskProfile(tags, segments, model, types, data_.cutoff, n_buckets, config, data_.dropped)
+    clock.lap("roll_up")
+    return DaskProfile(tags, segments, model, types, data_.cutoff, n_buckets, config, data_.dropped, clock.laps)
+
+
+class _Clock:
+    """Wall seconds of consecutive stages."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 2)
+        self._last = now

@@ -23,7 +23,7 @@ from scale.parts import Part
 _ORDER = ("communities", "services", "residents", "interactions")
 
 
-def _check(part: Part, known: dict[str, set[str]]) -> tuple[list[Violation], int, pd.Series | None]:
+def _check(part: Part, known: dict[str, pd.Index]) -> tuple[list[Violation], int, pd.Series | None]:
     return validate_part(part.read(), part.table, str(part.path), known)
 
 
@@ -63,12 +63,12 @@ def validate_on_cluster(client: Client, parts: dict[str, list[Part]]) -> dict[st
         With every violation (at most :data:`~features.validation.MAX_KEPT` in detail), each naming the part
         file, its row there and the column, as loading the folder whole does.
     """
-    known: dict[str, set[str]] = {}
+    known: dict[str, pd.Index] = {}
     kept: list[Violation] = []
     total = 0
     for name in _ORDER:
         targets = {fk.table for fk in TABLES[name].foreign_keys}
-        shared = client.scatter({t: known[t] for t in targets}, broadcast=True) if targets else {}
+        shared = client.scatter({t: known[t] for t in targets}, broadcast=True, hash=False) if targets else {}
         futures = client.map(_check, parts[name], known=shared, pure=False)
         results = client.gather(futures)
         keys = [k for _, _, k in results if k is not None]
@@ -79,7 +79,7 @@ def validate_on_cluster(client: Client, parts: dict[str, list[Part]]) -> dict[st
             extra = _across_parts(parts[name], keys, TABLES[name].key[0])
             kept.extend(extra)
             total += len(extra)
-            known[name] = set(pd.concat(keys, ignore_index=True).dropna().astype(str))
+            known[name] = pd.Index(pd.concat(keys, ignore_index=True).dropna().unique())
     if total:
         raise DataValidationError(kept[:MAX_KEPT], total)
     return {name: sum(p.rows for p in listed) for name, listed in parts.items()}

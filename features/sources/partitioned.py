@@ -112,7 +112,7 @@ def relocate(error: DataValidationError, indexes: Iterable[PartIndex]) -> DataVa
     return DataValidationError(located, error.total)
 
 
-def validate_part(frame: pd.DataFrame, table: str, source: str, known: dict[str, set[str]] | None = None
+def validate_part(frame: pd.DataFrame, table: str, source: str, known: dict[str, pd.Index] | None = None
                   ) -> tuple[list[Violation], int, pd.Series | None]:
     """Check one part of a table against its contract, alone (bounded memory).
 
@@ -125,7 +125,8 @@ def validate_part(frame: pd.DataFrame, table: str, source: str, known: dict[str,
     source : str
         The part's file, named in every violation.
     known : dict, optional
-        Target table → its valid ids, for the table's foreign keys (ids of the other tables, computed once).
+        Target table → its valid ids (typed, as the key column of that table), for the table's foreign keys
+        (ids of the other tables, computed once).
         A foreign key whose target is not given is not checked.
 
     Returns

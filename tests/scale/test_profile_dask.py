@@ -87,3 +87,10 @@ def test_cluster_settings_are_checked_before_starting() -> None:
         check_memory_limit("lots")
     with pytest.raises(ClusterError, match="at least 256MiB"):
         check_memory_limit("10MB")
+
+
+def test_an_unknown_engine_is_refused(community_dir: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "linli", "profile", "--data", str(community_dir), "--engine",
+                           "spark"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "--engine spark: use local or dask" in done.stderr

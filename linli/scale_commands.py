@@ -23,6 +23,4 @@ def profile_with_dask(data: str, *, seed: int, personas: Path | None, now: pd.Ti
             result = profile_on_cluster(client, data, seed=seed, config=config, now=now)
     except (LinliDataError, ProfilingConfigError, ClusterError) as exc:
         raise fail(str(exc)) from exc
-    if result.tags.empty:
-        raise fail(f"{data}: no residents; profiling needs at least one row in the residents table")
     return {**result.summary(read_ground_truth(data)), "dropped": result.dropped}

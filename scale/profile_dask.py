@@ -26,6 +26,7 @@ import pandas as pd
 from distributed import Client, wait
 
 from features.columns import Columns as C
+from features.errors import LinliDataError
 from features.pipeline import FeaturePipeline
 from profiling.community_types import type_communities
 from profiling.config import PersonaRulesConfig, ProfilingConfig, load_config
@@ -141,6 +142,8 @@ def profile_on_cluster(client: Client, data: str | Path, *, seed: int = 0, confi
     ------
     features.errors.DataValidationError
         With every violation, by part file, row and column.
+    features.errors.LinliDataError
+        No residents, or the data cannot be read.
     """
     config = config or load_config()
     clock = _Clock()
@@ -148,6 +151,8 @@ def profile_on_cluster(client: Client, data: str | Path, *, seed: int = 0, confi
     validate_on_cluster(client, parts)
     clock.lap("validate")
     n_residents = sum(p.rows for p in parts["residents"])
+    if n_residents == 0:
+        raise LinliDataError(f"{data}: no residents; profiling needs at least one row in the residents table")
     workers = len(client.scheduler_info().get("workers", {})) or 1
     n_buckets = n_buckets or default_buckets(n_residents, workers)
     data_ = bucket_data(client, parts, n_buckets, now)

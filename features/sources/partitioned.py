@@ -162,7 +162,7 @@ def write_partitioned(frame: pd.DataFrame, directory: str | Path, *, rows_per_pa
     directory.mkdir(parents=True, exist_ok=True)
     for old in directory.rglob("*.parquet"):  # the table is replaced whole, as a single file would be
         old.unlink()
-    groups = [(directory, frame)] if by is None else [
+    groups = [(directory, frame)] if by is None or frame.empty else [
         (directory / f"{key}={value}", group) for value, group in frame.groupby(by.to_numpy(), sort=True)]
     written = []
     for folder, group in groups:

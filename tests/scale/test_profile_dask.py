@@ -13,6 +13,7 @@ from distributed import Client
 
 from features import Dataset
 from features.columns import Columns as C
+from features.errors import LinliDataError
 from features.sources.partitioned import write_partitioned_folder
 from features.sources.synthetic import SyntheticCommunity, read_ground_truth
 from profiling import profile_dataset, summary
@@ -94,3 +95,12 @@ def test_an_unknown_engine_is_refused(community_dir: Path) -> None:
                            "spark"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "--engine spark: use local or dask" in done.stderr
+
+
+def test_a_folder_without_residents_is_refused(community: SyntheticCommunity, tmp_path: Path,
+                                               client: Client) -> None:
+    frames = {**community.frames, "residents": community.frames["residents"].iloc[:0],
+              "interactions": community.frames["interactions"].iloc[:0]}
+    write_partitioned_folder(frames, tmp_path)
+    with pytest.raises(LinliDataError, match="no residents; profiling needs at least one row"):
+        profile_on_cluster(client, tmp_path)

@@ -71,6 +71,17 @@ def test_linli_profile_engine_dask_prints_the_local_summary(partitioned_dir: Pat
     assert json.loads(done.stdout) == {**local_summary, "dropped": {}}
 
 
+def test_an_existing_cluster_is_used_and_left_running(partitioned_dir: Path, client: Client,
+                                                      local_summary: dict[str, object]) -> None:
+    address = client.scheduler.address
+    done = subprocess.run([sys.executable, "-m", "linli", "profile", "--data", str(partitioned_dir), "--json",
+                           "--seed", str(SEED), "--engine", "dask", "--scheduler", address],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["personas"] == local_summary["personas"]
+    assert len(client.scheduler_info()["workers"]) == 2  # still there for the next job
+
+
 def test_bad_data_is_named_by_part_file_and_row(community: SyntheticCommunity, tmp_path: Path) -> None:
     frames = {name: frame.copy() for name, frame in community.frames.items()}
     frames["residents"][C.HOUSEHOLD_SIZE] = frames["residents"][C.HOUSEHOLD_SIZE].astype("Int64")

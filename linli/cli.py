@@ -44,6 +44,9 @@ def generate(
         help="What the community counts as each persona: default, other_city (migrant = floating or < 12 months "
              "here, commuting latent, job seekers look for work) or a TOML file; ground_truth.parquet follows it.")
     ] = "default",
+    partitioned: Annotated[bool, typer.Option(
+        "--partitioned", help="Write residents/part-*.parquet and interactions/month=YYYY-MM/part-*.parquet "
+                              "(the form the dask engine reads part by part) instead of single files.")] = False,
 ) -> None:
     """Generate a synthetic smart community as Parquet files (plus ground_truth.parquet, read by no model)."""
     from features.sources.synthetic import generate_community
@@ -60,6 +63,10 @@ def generate(
         bar.update()
         try:
             community.write(out)
+            if partitioned:
+                from features.sources.partitioned import write_partitioned_folder
+
+                write_partitioned_folder(community.frames, out)
         except OSError as exc:  # a file in the way, no permission, a full disk
             raise fail(f"--out {out}: cannot write the tables there ({exc.strerror or exc}); "
                        "give a folder Linli may create or write into") from exc

@@ -30,6 +30,15 @@ def profile(
     seed: Annotated[int, typer.Option(help="Seed of the segment clustering.")] = 42,
     personas: PersonasOption = None,
     now: NowOption = None,
+    engine: Annotated[str, typer.Option(
+        help="local (one pandas process, the default) or dask (resident buckets on a Dask cluster; "
+             "see docs/scale.md for when to switch).")] = "local",
+    workers: Annotated[int, typer.Option(min=1, help="dask: worker processes of the LocalCluster Linli starts."
+                                         )] = 2,
+    memory_limit: Annotated[str, typer.Option(help="dask: memory of each LocalCluster worker, e.g. 2GiB.")
+                            ] = "2GiB",
+    scheduler: Annotated[str | None, typer.Option(
+        help="dask: address of a running scheduler (tcp://HOST:8786) instead of a LocalCluster.")] = None,
 ) -> None:
     """Build resident personas, learned segments and community types; report recovery when truth exists.
 
@@ -39,6 +48,15 @@ def profile(
         return
     if data is None:
         raise fail("missing option '--data': the folder or database URL to profile")
+    if engine not in ("local", "dask"):
+        raise fail(f"--engine {engine}: use local or dask")
+    if engine == "dask":
+        from linli.scale_commands import profile_with_dask
+
+        report = profile_with_dask(data, seed=seed, personas=personas, now=parse_now(now), workers=workers,
+                                   memory_limit=memory_limit, scheduler=scheduler)
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=None if as_json else 2))
+        return
     from features.sources import load
     from features.sources.synthetic import read_ground_truth
     from profiling import ProfilingConfigError, load_config, profile_dataset, summary

@@ -31,7 +31,7 @@ SLOW_FILES = (
     "tests/experiments/", "tests/serving/", "tests/test_cli.py", "tests/training/test_retrain.py",
     "tests/training/test_experiment.py", "tests/training/test_monitor.py", "tests/training/test_ab_report.py",
     "tests/training/test_online_gate.py", "tests/recommenders/test_hybrid.py", "tests/features/test_movielens.py",
-    "tests/training/test_benchmark_protocol.py",
+    "tests/training/test_benchmark_protocol.py", "tests/scale/",
 )
 
 

@@ -1,7 +1,8 @@
 """Load a :class:`~features.Dataset` from a folder of CSV or Parquet files.
 
 The folder holds ``residents``, ``communities``, ``services`` and ``interactions``, each as
-``NAME.parquet`` or ``NAME.csv`` (UTF-8). Files whose names start with ``ground_truth`` are never read.
+``NAME.parquet`` or ``NAME.csv`` (UTF-8), or as a folder ``NAME/`` of Parquet parts
+(:mod:`features.sources.partitioned`). Files whose names start with ``ground_truth`` are never read.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from features.dataset import Dataset
-from features.errors import SourceError
+from features.errors import DataValidationError, SourceError
 from features.schema import TABLES
 from privacy.pseudonym import pseudonymise_frames
+from features.sources.partitioned import PARTS_ATTR, PartIndex, read_parts, relocate, table_parts
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -67,8 +69,14 @@ def table_path(folder: Path, name: str) -> Path:
         candidate = folder / f"{name}{suffix}"
         if candidate.exists():
             return candidate
-    raise SourceError(f"{folder}: no {name}.parquet or {name}.csv; a data folder needs all of "
-                      f"{', '.join(TABLES)} (run `linli generate --out {folder}` for a synthetic one)")
+    raise SourceError(f"{folder}: no {name}.parquet or {name}.csv (nor a {name}/ folder of Parquet parts); "
+                      f"a data folder needs all of {', '.join(TABLES)} "
+                      f"(run `linli generate --out {folder}` for a synthetic one)")
+
+
+def read_table_file(path: Path) -> pd.DataFrame:
+    """One table file (``.parquet`` or UTF-8 ``.csv``) as a raw frame."""
+    return _read_parquet(path) if path.suffix == ".parquet" else _read_csv(path)
 
 
 def read_folder_frames(folder: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
@@ -87,8 +95,12 @@ def read_folder_frames(folder: str | Path) -> tuple[dict[str, pd.DataFrame], dic
     frames: dict[str, pd.DataFrame] = {}
     sources: dict[str, str] = {}
     for name in TABLES:
+        parts = table_parts(folder, name)
+        if parts is not None:
+            frames[name], sources[name] = read_parts(parts, name), str(folder / name)
+            continue
         path = table_path(folder, name)
-        frames[name] = _read_parquet(path) if path.suffix == ".parquet" else _read_csv(path)
+        frames[name] = read_table_file(path)
         sources[name] = str(path)
     return frames, sources
 
@@ -111,5 +123,10 @@ def load_folder(folder: str | Path, *, strict: bool = True) -> Dataset:
         Any contract violation, each named by file, row and column.
     """
     frames, sources = read_folder_frames(folder)
+    indexes = [PartIndex.of(sources[name], frame.attrs.pop(PARTS_ATTR)) for name, frame in frames.items()
+               if PARTS_ATTR in frame.attrs]
     frames = pseudonymise_frames(frames)  # raw resident ids end here
-    return Dataset.from_frames(**frames, sources=sources, strict=strict)
+    try:
+        return Dataset.from_frames(**frames, sources=sources, strict=strict)
+    except DataValidationError as exc:  # name each partitioned row by its part file and row there
+        raise relocate(exc, indexes) if indexes else exc from None

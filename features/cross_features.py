@@ -80,8 +80,6 @@ class CrossTables:
     #: Consumption occasions, see :func:`features.repeat_features.occasion_keys` (pair key ``resident *
     #: n_services + service``).
     occasion_keys: np.ndarray
-    #: Residents the tables were fitted on (rows past it are cold-start residents scored later).
-    n_residents: int = 0
     #: Genre taste and release-year habit for the side families (:mod:`features.side_families`).
     side: SideTables = field(default_factory=SideTables)
 
@@ -120,7 +118,6 @@ class CrossTables:
             accessible=_floats(services[C.ACCESSIBLE]),
             occasion_keys=occasion_keys(events.resident * n_services + events.service, events.event,
                                         events.timestamp),
-            n_residents=len(resident_community),
             side=SideTables.fit(events, services, len(resident_community)),
         )
 

@@ -34,8 +34,7 @@ ENTITIES: tuple[Entity, ...] = ("resident", "service", "cross")
 DEFAULT_EVENT_STRENGTH: dict[str, float] = policy_weights("features")
 DEFAULT_FEATURE_SET = Path(__file__).parent / "feature_sets" / "default.toml"
 _BUILTIN_MODULES = ("features.resident_features", "features.service_features", "features.cross_features",
-                    "features.repeat_features", "features.side_families",
-                    "features.segment_adoption")
+                    "features.repeat_features", "features.side_families")
 _PLACEHOLDER = re.compile(r"<[^>]+>")
 
 ComputeFn = Callable[[Any], np.ndarray]

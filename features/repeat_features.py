@@ -61,15 +61,6 @@ def pair_occasions(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return pairs, np.maximum.reduceat(days, starts)
 
 
-def first_occasion(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct pair keys of :func:`occasion_keys` and the day (since the epoch) each was first consumed."""
-    pair, day = keys // _DAYS // _KINDS, keys % _DAYS
-    pairs, starts = np.unique(pair, return_index=True)  # sorted keys: each pair's keys are contiguous
-    if not len(pairs):
-        return pairs, np.zeros(0, dtype=np.int64)
-    return pairs, np.minimum.reduceat(day, starts)
-
-
 def _count(keys: np.ndarray, pair_kind: np.ndarray, low_day: np.ndarray | int, high_day: np.ndarray | int
            ) -> np.ndarray:
     return (np.searchsorted(keys, pair_kind * _DAYS + high_day, "left")

@@ -14,8 +14,8 @@ import pandas as pd
 from features.dataset import Dataset
 from features.errors import DataValidationError, SourceError
 from features.schema import TABLES
-from privacy.pseudonym import pseudonymise_frames
 from features.sources.partitioned import PARTS_ATTR, PartIndex, read_parts, relocate, table_parts
+from privacy.pseudonym import pseudonymise_frames
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

@@ -88,7 +88,9 @@ def request_demand_table(requests: pd.DataFrame, tags: pd.DataFrame, geography: 
                                 "category": category,
                                 **{name: None if gone else int(v) for name, (v, gone) in cells.items()},
                                 "suppressed": tuple(name for name, (_, gone) in cells.items() if gone)})
-    return pd.DataFrame(out, columns=["level", "unit_id", "persona", "category", "requests", "unmet", "suppressed"])
+    columns = ["level", "unit_id", "persona", "category", "requests", "unmet", "suppressed"]
+    # object columns: a count stays an int beside a suppressed None (a float column would answer 12.0)
+    return pd.DataFrame({c: pd.Series([row[c] for row in out], dtype=object) for c in columns})
 
 
 def request_monthly_table(requests: pd.DataFrame, geography: pd.DataFrame, k: int) -> pd.DataFrame:

@@ -18,6 +18,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from features.columns import Columns as C
+from features.feedback_columns import ASKED_AT
 from features.local_time import now_local
 from privacy.encryption import Sm4Cipher, cipher, decrypt_text
 from privacy.ledger import COMMENT_SEALED, ERASED_AT, LEDGER_TABLE
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
     from serving.store import FeedbackStore
 
 #: Table → the time column retention purges it by (rows tied to a purged served list go with it).
-RETENTION_COLUMNS: Final[dict[str, str]] = {"served_lists": SERVED_AT, "feedback_events": RECEIVED_AT}
+RETENTION_COLUMNS: Final[dict[str, str]] = {"served_lists": SERVED_AT, "feedback_events": RECEIVED_AT,
+                                            "requests": ASKED_AT}
 
 
 def seal_comments(rows: list[dict[str, object]]) -> list[dict[str, object]]:

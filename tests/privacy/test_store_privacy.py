@@ -29,8 +29,8 @@ def test_erasure_deletes_their_rows_and_keeps_them_in_the_ledger(store: Feedback
     store.log_served_many([_served("a", "R1", 1), _served("b", "R2", 1)])
     store.add_events([_event("a", "R1", 1), _event("b", "R2", 1)])
     assert erased(store) == set()
-    assert store.erase_resident("R1") == {"feedback_events": 1, "served_items": 1, "served_lists": 1}
-    assert store.erase_resident("R1") == {"feedback_events": 0, "served_items": 0, "served_lists": 0}
+    assert store.erase_resident("R1") == {"feedback_events": 1, "served_items": 1, "served_lists": 1, "requests": 0}
+    assert store.erase_resident("R1") == {"feedback_events": 0, "served_items": 0, "served_lists": 0, "requests": 0}
     assert erased(store) == {"R1"}
     assert set(store.served()[C.RESIDENT]) == set(store.events()[C.RESIDENT]) == {"R2"}
     with pytest.raises(UnknownRequestError, match="never served"):

@@ -28,7 +28,7 @@ OPERATIONS = [("GET", "/recommendations/{resident_id}"), ("POST", "/recommendati
               ("GET", "/residents/{resident_id}/persona"), ("GET", "/segments"), ("GET", "/models"),
               ("GET", "/health"), ("GET", "/ready"), ("GET", "/planner"), ("GET", "/planner/data"),
               ("POST", "/planner/login"), ("POST", "/planner/logout"), ("GET", "/audit"),
-              ("DELETE", "/residents/{resident_id}")]
+              ("DELETE", "/residents/{resident_id}"), ("POST", "/requests")]
 #: Operations without parameters or body have no invalid requests to generate.
 NO_INPUT = {("GET", "/health"), ("GET", "/ready"), ("GET", "/planner"), ("POST", "/planner/logout"),
             ("POST", "/planner/login")}  # the sign-in form is read by hand (HTML form, not a JSON body)

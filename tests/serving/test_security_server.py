@@ -4,6 +4,7 @@ query string never reaches the access log; MLflow holds no resident id in an inp
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import ssl
 import subprocess
@@ -29,7 +30,11 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -71,17 +76,19 @@ def wait_ready_https(client: httpx.Client, url: str, process: subprocess.Popen[b
     """Wait for ``/ready`` over HTTPS (the shared helper speaks plain HTTP)."""
     import time
 
-    deadline = time.monotonic() + 180
+    deadline, last = time.monotonic() + 180, "no answer"
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"the server exited: {log.read_text()[-2000:]}")
         try:
-            if client.get(f"{url}/ready").status_code == 200:
+            answer = client.get(f"{url}/ready")
+            if answer.status_code == 200:
                 return
-        except httpx.TransportError:
-            pass
+            last = f"{answer.status_code} {answer.text[:300]}"
+        except httpx.TransportError as exc:
+            last = repr(exc)
         time.sleep(0.5)
-    raise AssertionError(f"never ready: {log.read_text()[-2000:]}")
+    raise AssertionError(f"never ready ({last}): {log.read_text()[-2000:]}")
 
 
 def test_mlflow_holds_no_resident_in_an_input_example(registry: Registry, dataset: Dataset) -> None:

@@ -11,7 +11,6 @@ import training
 from experiments.simulator import SIMULATE_CONFIG
 from recommenders.hybrid import HybridConfig
 from recommenders.label_strategies import TimeWindowLabels
-from recommenders.ranker import RankerConfig
 from training.config import DEFAULT_CONFIG, TrainConfig, TrainConfigError
 from training.variants import load_variant, variant_toml
 

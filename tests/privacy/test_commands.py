@@ -58,7 +58,8 @@ def test_erase_takes_the_platforms_id_and_records_the_pseudonym(url: str, tmp_pa
 def test_purge_is_idempotent_and_needs_a_period(url: str) -> None:
     first = _linli("privacy", "purge", "--store", url, "--now", "2026-11-25", "--json", LINLI_RETENTION_DAYS="30")
     assert first.returncode == 0, first.stderr
-    assert json.loads(first.stdout)["rows_deleted"] == {"feedback_events": 1, "served_items": 1, "served_lists": 1, "requests": 0}
+    assert json.loads(first.stdout)["rows_deleted"] == {"feedback_events": 1, "served_items": 1, "served_lists": 1,
+                                                        "requests": 0}
     again = _linli("privacy", "purge", "--days", "30", "--store", url, "--now", "2026-11-25", "--json")
     assert set(json.loads(again.stdout)["rows_deleted"].values()) == {0}
     missing = _linli("privacy", "purge", "--store", url)

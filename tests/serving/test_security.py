@@ -25,7 +25,8 @@ OPEN = {("GET", "/health"), ("GET", "/ready"), ("GET", "/planner"),
 #: Every other endpoint → the roles admitted (admin always).
 ACCESS = {
     ("GET", "/recommendations/{resident_id}"): {"platform"}, ("POST", "/recommendations"): {"platform"},
-    ("POST", "/feedback"): {"platform"}, ("POST", "/requests"): {"platform"}, ("GET", "/residents/{resident_id}/persona"): {"platform"},
+    ("POST", "/feedback"): {"platform"},
+    ("POST", "/requests"): {"platform"}, ("GET", "/residents/{resident_id}/persona"): {"platform"},
     ("GET", "/segments"): {"planner"}, ("GET", "/planner/data"): {"planner"},
     ("GET", "/models"): set(), ("POST", "/models/reload"): set(), ("GET", "/audit"): set(),
     ("DELETE", "/residents/{resident_id}"): set(),

@@ -24,6 +24,8 @@ def requests_eval(
     lexicon: Annotated[list[Path] | None, typer.Option(
         help="Extra lexicon TOML file(s), merged after the shipped one (repeatable).")] = None,
     seed: Annotated[int, typer.Option(help="Random state of the classifiers.")] = 0,
+    cv: Annotated[int, typer.Option(
+        help="Instead: grouped k-fold cross-validation inside the train part (for tuning; 0 = off).")] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Top-1 category accuracy, service recall@3 and MRR, accuracy per register, the worst categories' confusion.
@@ -39,6 +41,14 @@ def requests_eval(
 
     try:
         train, test = split_corpus(load_corpus())
+        if cv:
+            from understanding.cv import cross_validate
+            try:
+                report = cross_validate(catalogue_frame(), train, cv, seed=seed, lexicon_paths=lexicon or ())
+            except ValueError as exc:
+                raise fail(str(exc)) from exc
+            typer.echo(json.dumps(report, ensure_ascii=False, indent=None if as_json else 1))
+            return
         labelled = test if corpus is None else load_corpus(corpus)
         started = time.perf_counter()
         model = RequestModel.build(catalogue_frame(), lexicon_paths=lexicon or (), corpus=train, seed=seed)

@@ -6,15 +6,15 @@ communities generated with other seeds (1, 2, 3 by default): for every variant (
 last ``test_weeks`` and scored there, overall and per persona. A variant is worth keeping when it is better on every
 community, not only on the mean.
 
-Run: ``python -m experiments.train_validation --variants '{"base": {}, "leaves15": {"ranker": {"num_leaves": 15}}}'``
-(JSON lines, one per variant: NDCG@10, worst / best persona with its 95 % bootstrap interval over residents and
-distinct categories per list, per seed, and their means). ``--seeds 42`` scores the benchmark's own community, to
+Run variants as TOML files (``experiments/configs/variants/``) with ``linli experiment run CONFIG... --seeds``;
+:func:`run` returns one row per variant (NDCG@10, worst / best persona with its 95 % bootstrap interval over
+residents and
+distinct categories per list, per seed, and their means). Seed 42 scores the benchmark's own community, to
 read its figures, not to choose.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from typing import Any
@@ -96,15 +96,3 @@ def run(variants: dict[str, dict[str, Any]], seeds: tuple[int, ...] = VALIDATION
         rows.append(row)
     return rows
 
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", default='{"base": {}}', help="JSON: name → HybridConfig fields")
-    parser.add_argument("--seeds", default=",".join(map(str, VALIDATION_SEEDS)))
-    parser.add_argument("--residents", type=int, default=20_000)
-    args = parser.parse_args(argv)
-    run(json.loads(args.variants), tuple(int(s) for s in args.seeds.split(",")), args.residents)
-
-
-if __name__ == "__main__":
-    main()

@@ -20,6 +20,9 @@ app = typer.Typer(help="Linli (邻里): resident profiling and service recommend
 
 DataOption = Annotated[str, typer.Option("--data", help="Folder of CSV/Parquet tables, or a database URL.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+#: The feedback store a command reads or changes (served lists, feedback, requests, the audit log, the ledger).
+StoreOption = Annotated[str | None, typer.Option(
+    "--store", help="Feedback store URL; default the API's (LINLI_DATABASE_URL, else <data_dir>/feedback.db).")]
 
 
 def fail(message: str) -> typer.Exit:

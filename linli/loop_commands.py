@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from features.errors import LinliDataError
-from linli.common import JsonOption, app, fail, feedback_store_url
+from linli.common import JsonOption, StoreOption, app, fail, feedback_store_url
 from linli.settings import get_settings
 
 
@@ -58,8 +58,6 @@ def simulate(
     typer.echo(json.dumps(report, ensure_ascii=False, default=str) if as_json else "\n" + format_report(report))
 
 
-StoreOption = Annotated[str | None, typer.Option(
-    "--store", help="Feedback store URL; default the API's (LINLI_DATABASE_URL, else <data_dir>/feedback.db).")]
 
 
 def _feedback_store(url: str | None) -> object:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from linli.common import JsonOption, NowOption, app, fail, feedback_store_url, parse_now
+from linli.common import JsonOption, NowOption, StoreOption, app, fail, feedback_store_url, parse_now
 
 if TYPE_CHECKING:
     from features.dataset import Dataset
@@ -22,8 +22,6 @@ privacy_app = typer.Typer(help="Retention, key rotation and keys of the privacy 
                           no_args_is_help=True)
 app.add_typer(privacy_app, name="privacy")
 
-StoreOption = Annotated[str | None, typer.Option(
-    "--store", help="Feedback store URL; default LINLI_DATABASE_URL, else <data_dir>/feedback.db.")]
 
 
 def _store(url: str | None) -> FeedbackStore:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from linli.common import JsonOption, app, fail, feedback_store_url
+from linli.common import JsonOption, StoreOption, app, fail, feedback_store_url
 
 if TYPE_CHECKING:
     from serving.key_file import KeyEntry
@@ -25,8 +25,6 @@ app.add_typer(keys_app, name="keys")
 
 FileOption = Annotated[Path | None, typer.Option(
     "--file", help="Key file (default LINLI_API_KEYS_FILE, else <LINLI_DATA_DIR>/api_keys).")]
-StoreOption = Annotated[str | None, typer.Option(
-    "--store", help="Feedback store URL holding the audit log (default the API's, LINLI_DATABASE_URL).")]
 
 
 def _key_file(file: Path | None) -> Path:

@@ -1,13 +1,11 @@
 """Benchmark of the foundation: generate → load + validate → features → personas, per community size.
 
 Each size runs in its own Python process, so peak memory is that size's alone.
-Run: ``linli bench foundation --sizes 10000,100000,1000000`` (or ``python -m experiments.foundation_bench``).
+Run: ``linli bench foundation --sizes 10000,100000,1000000``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 from pathlib import Path
 
@@ -63,22 +61,3 @@ def format_table(report: dict[str, object]) -> str:
         cells += [f"{row['total_seconds']:.1f}", f"{row['peak_rss_mib']:,.0f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Command-line entry: ``--one N`` runs one size in-process and prints one JSON line."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--one", type=int)
-    parser.add_argument("--folder", type=Path)
-    parser.add_argument("--sizes", default="10000,100000")
-    parser.add_argument("--seed", type=int, default=42)
-    args = parser.parse_args(argv)
-    if args.one:
-        print(json.dumps(run_one(args.one, args.seed, args.folder)))
-        return
-    report = run([int(s) for s in args.sizes.split(",")], args.seed)
-    print(format_table(report))
-
-
-if __name__ == "__main__":
-    main()

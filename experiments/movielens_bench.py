@@ -11,7 +11,6 @@ evaluated on the same test. The run is logged to MLflow. Run: ``linli bench movi
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import tomllib
@@ -240,11 +239,3 @@ def load(data: Path | None, cache_dir: Path) -> tuple[Dataset, str]:
     if data is None:
         return load_movielens_100k(cache_dir), ML100K
     return load_recbole(data), atomic_name(data)
-
-
-if __name__ == "__main__":  # python -m experiments.movielens_bench [DATA_DIR]
-    import sys
-
-    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else None
-    frame, name = load(folder, Path("data/cache"))
-    print(json.dumps(run(frame, data_name=name), indent=2, default=str))

@@ -54,12 +54,26 @@ def stage(results: dict[str, dict[str, float]], name: str) -> Iterator[None]:
 
 
 def run_sizes(module: str, sizes: list[int], seed: int) -> list[dict[str, Any]]:
-    """Run ``python -m module --one SIZE --seed SEED --folder TMP`` per size; collect each last JSON line."""
+    """Run ``module.run_one(SIZE, SEED, TMP)`` in a fresh process per size (so each size's peak memory is its own,
+    through ``python -m experiments.peak_memory MODULE SIZE SEED TMP``); collect each printed JSON line."""
     rows = []
     for size in sizes:
         with tempfile.TemporaryDirectory(prefix=f"linli-bench-{size}-") as folder:
-            done = subprocess.run([sys.executable, "-m", module, "--one", str(size), "--seed", str(seed),
-                                   "--folder", folder], check=True, capture_output=True, text=True,
+            done = subprocess.run([sys.executable, "-m", "experiments.peak_memory", module, str(size), str(seed),
+                                   folder], check=True, capture_output=True, text=True,
                                   env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
     return rows
+
+
+def _child(argv: list[str]) -> None:
+    """The fresh process of :func:`run_sizes`: ``MODULE SIZE SEED FOLDER`` → one JSON line of ``run_one``."""
+    import importlib
+
+    module, size, seed, folder = argv
+    run_one = importlib.import_module(module).run_one
+    print(json.dumps(run_one(int(size), int(seed), Path(folder)), default=str))
+
+
+if __name__ == "__main__":  # only as run_sizes' child; users run ``linli bench foundation|train``
+    _child(sys.argv[1:])

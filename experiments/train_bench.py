@@ -8,8 +8,6 @@ per seed, and the persona floor over them (:mod:`experiments.persona_floor`).
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -177,23 +175,3 @@ def format_floor(floor: dict[str, Any]) -> str:
         low, high = floor["persona_over_ceiling_interval"][persona]
         out.append(f"| {persona} | {value:.3f} | [{low:.3f}, {high:.3f}] |")
     return "\n".join(out) + "\n"
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``--one N`` trains one size in-process and prints one JSON line; otherwise a report."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--one", type=int)
-    parser.add_argument("--folder", type=Path)
-    parser.add_argument("--sizes", default="20000")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--seeds", help="comma-separated seeds, one community each (overrides --seed)")
-    args = parser.parse_args(argv)
-    if args.one:
-        print(json.dumps(run_one(args.one, args.seed, args.folder), default=str))
-        return
-    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
-    print(format_report(run([int(s) for s in args.sizes.split(",")], args.seed, seeds)))
-
-
-if __name__ == "__main__":
-    main()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import time
-import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from features.dataset import Dataset
+from features.toml_files import read_toml
 from recommenders.hybrid import HybridConfig, HybridRecommender
 from recommenders.label_strategies import StratifiedFoldLabels
 from recommenders.registry import make_recommender
@@ -63,12 +63,9 @@ class BenchConfigError(ValueError):
 
 def load_config(path: Path = CONFIG) -> HybridConfig:
     """The ``[hybrid]`` table of a TOML file as a :class:`HybridConfig` (errors name the file and the key)."""
+    table = read_toml(path, BenchConfigError, "hybrid config")
     try:
-        with Path(path).open("rb") as handle:
-            table = tomllib.load(handle)
         return HybridConfig.model_validate(table.get("hybrid", {}))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise BenchConfigError(f"cannot read hybrid config {path}: {exc}") from exc
     except ValidationError as exc:
         raise BenchConfigError(f"hybrid config {path} is invalid:\n{exc}") from exc
 

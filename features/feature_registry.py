@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib
 import re
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ import pandas as pd
 
 from features.columns import Vocab
 from features.event_weights import policy_weights
+from features.toml_files import read_toml
 
 Entity = Literal["resident", "service", "cross"]
 ENTITIES: tuple[Entity, ...] = ("resident", "service", "cross")
@@ -256,12 +256,7 @@ class FeatureSet:
     def from_toml(cls, path: str | Path) -> FeatureSet:
         """Read a feature set file (see ``features/feature_sets/default.toml`` for the layout)."""
         path = Path(path)
-        try:
-            with path.open("rb") as handle:
-                config = tomllib.load(handle)
-        except (OSError, tomllib.TOMLDecodeError) as error:
-            raise FeatureSetError(f"cannot read feature set {path}: {error}") from error
-        return cls.from_dict(config, name=path.stem)
+        return cls.from_dict(read_toml(path, FeatureSetError, "feature set"), name=path.stem)
 
     @classmethod
     def default(cls) -> FeatureSet:

@@ -7,7 +7,6 @@ that names the key instead of a silently ignored threshold.
 
 from __future__ import annotations
 
-import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -15,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from features.columns import Vocab
+from features.toml_files import read_toml
 
 
 class ProfilingConfigError(ValueError):
@@ -213,12 +213,7 @@ def load_config(path: str | Path | None = None) -> ProfilingConfig:
         If the file is missing, is not TOML, or has unknown keys or out-of-range values.
     """
     path = Path(path) if path is not None else default_config_path()
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ProfilingConfigError(f"{path}: profiling config not found; pass an existing TOML file") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfilingConfigError(f"{path}: not valid TOML: {exc}") from exc
+    raw = read_toml(path, ProfilingConfigError, "profiling config")
     try:
         return ProfilingConfig.model_validate(raw)
     except ValidationError as exc:

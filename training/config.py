@@ -6,12 +6,12 @@ the defaults; experiments (``experiments/configs/``) list only what they change 
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from features.toml_files import read_toml
 from recommenders.hybrid import HybridConfig
 from training.promotion import GateConfig
 
@@ -79,11 +79,9 @@ class TrainConfig(BaseModel):
     @classmethod
     def from_toml(cls, path: str | Path = DEFAULT_CONFIG) -> TrainConfig:
         """Read a config file; unknown keys and bad values are errors naming the key."""
+        raw = read_toml(path, TrainConfigError, "training config")
         try:
-            with Path(path).open("rb") as handle:
-                return cls.model_validate(tomllib.load(handle))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise TrainConfigError(f"cannot read training config {path}: {exc}") from exc
+            return cls.model_validate(raw)
         except ValidationError as exc:
             raise TrainConfigError(f"training config {path} is invalid:\n{exc}") from exc
 

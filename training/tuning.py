@@ -23,7 +23,6 @@ The objective is the mean NDCG@k over seeds; Optuna's TPE sampler is seeded, so 
 from __future__ import annotations
 
 import copy
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ import numpy as np
 import optuna
 from pydantic import ValidationError
 
+from features.toml_files import read_toml
 from training.config import TrainConfig
 from training.experiment import KIND_TAG, ExperimentData, ExperimentError, score_config
 from training.tracking import connect, flat_metrics, metric_key
@@ -72,11 +72,7 @@ def read_space(path: str | Path) -> list[Dimension]:
     ExperimentError
         The file cannot be read, is empty, or a dimension is malformed (named by its dotted path).
     """
-    try:
-        with Path(path).open("rb") as handle:
-            raw = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ExperimentError(f"cannot read search space {path}: {exc}") from exc
+    raw = read_toml(path, ExperimentError, "search space")
     dimensions = [_dimension(name, spec, path) for name, spec in _leaves(raw)]
     if not dimensions:
         raise ExperimentError(f"search space {path} names no setting; add a table such as [hybrid.ranker.num_leaves]")

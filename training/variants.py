@@ -7,7 +7,6 @@ lays them over the shipped config, and :func:`variant_toml` writes a config back
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import tomli_w
 from pydantic import ValidationError
 
+from features.toml_files import read_toml
 from training.config import DEFAULT_CONFIG, TrainConfig, TrainConfigError
 
 #: Tables that are one setting: the set of generators. A file that lists it lists the whole set (as
@@ -44,11 +44,7 @@ def variant_toml(config: TrainConfig, base: str | Path = DEFAULT_CONFIG) -> str:
 
 
 def _read_toml(path: str | Path) -> dict[str, Any]:
-    try:
-        with Path(path).open("rb") as handle:
-            return tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise TrainConfigError(f"cannot read training config {path}: {exc}") from exc
+    return read_toml(path, TrainConfigError, "training config")
 
 
 def _tables(value: Any, other: Any, path: tuple[str, ...]) -> bool:

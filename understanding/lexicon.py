@@ -7,11 +7,12 @@ their service id, so a lexicon outlives a renumbered catalogue.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
+
+from features.toml_files import read_toml
 
 #: The lexicon shipped with Linli.
 DEFAULT_LEXICON: Final = Path(__file__).resolve().parent / "data" / "lexicon.toml"
@@ -87,12 +88,7 @@ def load_lexicon(paths: Sequence[Path | str] = (), *, include_default: bool = Tr
 
 
 def _entries(path: Path) -> Iterable[tuple[str, str, list[str], tuple[str, str] | None]]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise LexiconError(f"lexicon file {path} does not exist") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise LexiconError(f"lexicon file {path} is not valid TOML: {exc}") from exc
+    data = read_toml(path, LexiconError, "lexicon file")
     unknown = sorted(set(data) - set(_SECTIONS))
     if unknown:
         raise LexiconError(f"lexicon file {path}: unknown section(s) {unknown}; use {list(_SECTIONS)}")

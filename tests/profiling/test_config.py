@@ -37,7 +37,7 @@ def test_bad_keys_and_values_are_named(tmp_path: Path, text: str, named: str) ->
 
 
 def test_missing_and_malformed_files(tmp_path: Path) -> None:
-    with pytest.raises(ProfilingConfigError, match="not found"):
+    with pytest.raises(ProfilingConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml")
     broken = tmp_path / "broken.toml"
     broken.write_text("[reports\n", encoding="utf-8")

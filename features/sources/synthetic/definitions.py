@@ -16,10 +16,11 @@ A definitions file is TOML with the sections and keys of :class:`PersonaDefiniti
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from features.toml_files import read_toml
 
 
 class DefinitionsError(ValueError):
@@ -107,10 +108,8 @@ def load_definitions(name_or_path: str | Path | PersonaDefinitions | None = None
     if not path.is_file():
         raise DefinitionsError(f"persona definitions {str(name_or_path)!r}: not one of {sorted(BUILT_IN)} "
                                "and no such TOML file")
+    raw = read_toml(path, DefinitionsError, "persona definitions")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
         return PersonaDefinitions.model_validate({"name": path.stem, **raw})
-    except tomllib.TOMLDecodeError as exc:
-        raise DefinitionsError(f"{path}: not valid TOML: {exc}") from exc
     except ValidationError as exc:
         raise DefinitionsError(f"{path}: invalid persona definitions:\n{exc}") from exc

@@ -1,0 +1,178 @@
+"""Differential privacy for the planner tables: Laplace noise on counts, ε set per deployment.
+
+With ``LINLI_PLANNER_EPSILON`` set (a positive number; unset means off), the planner tables built with the
+model (:mod:`profiling.reports`, :mod:`profiling.demand`) are released under ε-differential privacy for
+adding or removing one resident:
+
+- **Budget.** ε is the budget of one *data version* (everything the true counts depend on: the counted
+  data, the persona tags and the segments). It is split equally over the tables of :data:`TABLES`
+  (sequential composition: ε = Σ ε_table), so each table gets ε / 3.
+- **Noise.** Each table's counts at the finest level (communities) get Laplace noise of scale
+  ``sensitivity / ε_table``, where the sensitivity is the L1 bound of one resident's contribution to the
+  whole table (stated by each table's builder). The noisy values are rounded and clipped at 0 (post-processing
+  costs no privacy).
+- **Consistent roll-ups.** Street and district counts are the sums of their noisy community counts
+  (:func:`roll_up`), so every level adds up, and no parent count is a fresh query on the budget.
+- **Stable noise.** The generator is seeded by HMAC-SM3(secret, table | version): reloading the page, or
+  rebuilding the same data version, gives the same noise, so averaging repeated answers recovers nothing.
+  A new data version draws new noise and spends a new ε (see docs/privacy.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import os
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+EPSILON_SETTING: Final = "LINLI_PLANNER_EPSILON"
+KEY_SETTING: Final = "LINLI_PLANNER_NOISE_KEY"
+FALLBACK_KEY_SETTING: Final = "LINLI_PSEUDONYM_KEY"
+#: The tables that share one data version's budget, in equal parts.
+TABLES: Final = ("segments", "usage", "monthly")
+_DIGEST: Final = "sm3"
+
+
+class PlannerPrivacyError(ValueError):
+    """A differential-privacy setting is unusable; the message names the setting."""
+
+
+def parse_epsilon(raw: object) -> float | None:
+    """``LINLI_PLANNER_EPSILON`` as a number, or ``None`` when unset (differential privacy off).
+
+    Raises
+    ------
+    PlannerPrivacyError
+        ``raw`` is not a number, or not finite and positive.
+    """
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if isinstance(raw, bool):
+        raise PlannerPrivacyError(f"{EPSILON_SETTING} must be a positive number (e.g. 1.0), not {raw!r}")
+    try:
+        value = float(raw.strip() if isinstance(raw, str) else raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise PlannerPrivacyError(f"{EPSILON_SETTING} must be a positive number (e.g. 1.0), not {raw!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise PlannerPrivacyError(
+            f"{EPSILON_SETTING} must be a finite number above 0 (e.g. 1.0), not {raw!r}; "
+            "unset it to turn differential privacy off"
+        )
+    return value
+
+
+def release_version(*parts: bytes | str) -> str:
+    """A SHA-256 over everything the true counts depend on: the data version that seeds the noise."""
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "little") + data)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class PlannerDp:
+    """One data version's differentially private release of the planner tables.
+
+    Parameters
+    ----------
+    epsilon : float
+        The budget of the whole release (all of :data:`TABLES`).
+    key : bytes
+        The secret that seeds the noise (never stored in a report).
+    version : str
+        The data version (:func:`release_version`).
+    """
+
+    epsilon: float
+    key: bytes
+    version: str
+
+    def __post_init__(self) -> None:
+        parse_epsilon(self.epsilon)
+        if not self.key:
+            raise PlannerPrivacyError(f"{KEY_SETTING} is empty; differential privacy needs a secret noise seed")
+
+    @property
+    def table_epsilon(self) -> float:
+        """Each table's share of the budget."""
+        return self.epsilon / len(TABLES)
+
+    def scale(self, sensitivity: float) -> float:
+        """Laplace scale ``b`` of a table whose L1 sensitivity is ``sensitivity``."""
+        return float(sensitivity) / self.table_epsilon
+
+    def generator(self, table: str) -> np.random.Generator:
+        """The noise generator of one table of this data version (the same on every call)."""
+        if table not in TABLES:
+            raise ValueError(f"unknown planner table {table!r}; expected one of {TABLES}")
+        seed = hmac.digest(self.key, f"{table}|{self.version}".encode(), _DIGEST)
+        return np.random.default_rng(np.frombuffer(seed, dtype=np.uint32))
+
+    def noise(self, table: str, shape: tuple[int, ...], sensitivity: float) -> np.ndarray:
+        """Raw Laplace draws of one table (before rounding), shaped ``shape``."""
+        return self.generator(table).laplace(0.0, self.scale(sensitivity), size=shape)
+
+    def noisy_counts(self, table: str, values: np.ndarray, sensitivity: float) -> np.ndarray:
+        """``values`` plus the table's noise, rounded to integers and clipped at 0."""
+        counts = np.asarray(values, dtype=np.float64)
+        noisy = counts + self.noise(table, counts.shape, sensitivity)
+        return np.clip(np.rint(noisy), 0, None).astype(np.int64)
+
+    def describe(self, sensitivities: dict[str, float]) -> dict[str, object]:
+        """What a report states about its release: ε, each table's ε, sensitivity and scale, the version."""
+        return {
+            "epsilon": self.epsilon,
+            "version": self.version[:16],
+            "tables": {
+                t: {"epsilon": round(self.table_epsilon, 6), "sensitivity": float(s), "scale": round(self.scale(s), 6)}
+                for t, s in sensitivities.items()
+            },
+        }
+
+
+def roll_up(values: np.ndarray, parents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum rows of ``values`` per parent: the parent level of a table from its noisy child rows.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The sorted parent ids and the summed rows, in that order.
+    """
+    ids, inverse = np.unique(np.asarray(parents, dtype=object).astype(str), return_inverse=True)
+    summed = np.zeros((len(ids), values.shape[1]), dtype=values.dtype)
+    np.add.at(summed, inverse, values)
+    return ids, summed
+
+
+def planner_dp(version: str, environ: dict[str, str] | None = None) -> PlannerDp | None:
+    """The release settings in force (``LINLI_PLANNER_EPSILON``, ``LINLI_PLANNER_NOISE_KEY``), or ``None``.
+
+    The noise key falls back to ``LINLI_PSEUDONYM_KEY``; with neither set, differential privacy cannot run.
+
+    Raises
+    ------
+    PlannerPrivacyError
+        ε is invalid, or set without a secret to seed the noise.
+    """
+    env = os.environ if environ is None else environ
+    epsilon = parse_epsilon(env.get(EPSILON_SETTING))
+    if epsilon is None:
+        return None
+    key = env.get(KEY_SETTING) or env.get(FALLBACK_KEY_SETTING)
+    if not key:
+        raise PlannerPrivacyError(
+            f"{EPSILON_SETTING} is set but neither {KEY_SETTING} nor {FALLBACK_KEY_SETTING} "
+            "is: the noise needs a secret seed (`linli privacy keygen` prints one)"
+        )
+    return PlannerDp(epsilon, key.encode(), version)
+
+
+def configured_epsilon(environ: dict[str, str] | None = None) -> float | None:
+    """``LINLI_PLANNER_EPSILON`` of this process (checked), without building a release."""
+    env = os.environ if environ is None else environ
+    return parse_epsilon(env.get(EPSILON_SETTING))

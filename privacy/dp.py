@@ -25,7 +25,7 @@ import hmac
 import math
 import os
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -123,7 +123,7 @@ class PlannerDp:
         noisy = counts + self.noise(table, counts.shape, sensitivity)
         return np.clip(np.rint(noisy), 0, None).astype(np.int64)
 
-    def describe(self, sensitivities: dict[str, float]) -> dict[str, object]:
+    def describe(self, sensitivities: dict[str, float]) -> dict[str, Any]:
         """What a report states about its release: ε, each table's ε, sensitivity and scale, the version."""
         return {
             "epsilon": self.epsilon,

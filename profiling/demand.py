@@ -21,6 +21,9 @@ What the counts mean, in Linli's data (interactions carry no search log):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -107,7 +110,7 @@ def monthly_table(dataset: Dataset, tags: pd.DataFrame, units: pd.DataFrame, k: 
 
 
 def suppress_monthly(unit: np.ndarray, month: np.ndarray, values: np.ndarray, columns: list[str],
-                     parent_of: dict[object, object], level: str, k: int) -> pd.DataFrame:
+                     parent_of: Mapping[Any, Any], level: str, k: int) -> pd.DataFrame:
     """One level's monthly rows (``unit``, ``month``, counts ``values`` named ``columns``), suppressed below k
     with the sibling rule among units of one parent in the same month."""
     groups = np.array([f"{parent_of.get(u, '')}|{m}" for u, m in zip(unit, month, strict=True)], dtype=object)

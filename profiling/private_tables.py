@@ -20,6 +20,7 @@ The L1 sensitivity of each table, for one resident added or removed (P personas,
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,8 +99,10 @@ def private_tables(
     return PrivateTables(sums, tops, usage, monthly, privacy)
 
 
-def _levels(geo: pd.DataFrame, values: np.ndarray):  # type: ignore[no-untyped-def]
-    """Each level's unit ids, parent ids and summed rows (communities as they are, the rest rolled up)."""
+def _levels(
+    geo: pd.DataFrame, values: np.ndarray
+) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray, dict[str, str]]]:
+    """Each level's name, unit ids, parent ids, summed rows and parent map (streets and districts rolled up)."""
     for unit, parent in _PARENT.items():
         ids, summed = roll_up(values, geo[unit].to_numpy())
         parent_of = dict(zip(geo[unit], geo[parent], strict=True)) if parent else {}

@@ -149,6 +149,42 @@ def roll_up(values: np.ndarray, parents: np.ndarray) -> tuple[np.ndarray, np.nda
     return ids, summed
 
 
+def project_to_totals(values: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """Non-negative integers closest to ``values`` (in L2, column by column) whose columns sum to ``totals``.
+
+    The Euclidean projection of each column onto the simplex ``{y >= 0, sum(y) = total}`` (``y = max(v - tau, 0)``),
+    then rounded with the largest-remainder rule so the integers still sum to the total exactly.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Noisy child counts, one row per child, one column per cell (may be negative or fractional).
+    totals : numpy.ndarray
+        Non-negative integer totals, one per column (the parent's counts).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 array shaped like ``values``.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    totals = np.asarray(totals, dtype=np.float64)
+    n = values.shape[0]
+    if n == 0:
+        return np.zeros(values.shape, dtype=np.int64)
+    ordered = -np.sort(-values, axis=0)
+    cumulative = np.cumsum(ordered, axis=0)
+    j = np.arange(1, n + 1, dtype=np.float64)[:, None]
+    positive = ordered - (cumulative - totals) / j > 0
+    rho = np.where(positive.any(axis=0), n - 1 - np.argmax(positive[::-1], axis=0), 0)
+    tau = (cumulative[rho, np.arange(values.shape[1])] - totals) / (rho + 1)
+    projected = np.where(totals > 0, np.maximum(values - tau, 0.0), 0.0)
+    floors = np.floor(projected)
+    short = (totals - floors.sum(axis=0)).round().astype(np.int64)
+    rank = np.argsort(np.argsort(-(projected - floors), axis=0, kind="stable"), axis=0, kind="stable")
+    return (floors + (rank < short)).astype(np.int64)
+
+
 def planner_dp(version: str, environ: dict[str, str] | None = None) -> PlannerDp | None:
     """The release settings in force (``LINLI_PLANNER_EPSILON``, ``LINLI_PLANNER_NOISE_KEY``), or ``None``.
 

@@ -1,9 +1,13 @@
-"""The planner tables under differential privacy: noise on community counts, roll-ups by summing.
+"""The planner tables under differential privacy: noise on community counts, consistent roll-ups.
 
 Used by :func:`profiling.reports.build_reports` when a :class:`privacy.dp.PlannerDp` is given. Each table's
-counts are built over *every* community of the dataset (a public list, so a table's rows reveal no resident),
-get Laplace noise once at that finest level, and are summed into streets and districts, so each parent equals
-the sum of its children in what is published. The small-cell suppression of the exact tables then runs on the
+counts are built over *every* community of the dataset (a public list, so a table's rows reveal no resident) and
+get Laplace noise once, at that finest level. Post-processing then makes them non-negative integers that add up:
+a district's count is the sum of its noisy communities (at least 0), its streets are the closest non-negative
+integers to their noisy sums that add up to it (:func:`privacy.dp.project_to_totals`), and each street's
+communities likewise; streets and districts are then the sums of their communities. Projecting top-down instead of
+clipping each community at 0 and summing keeps parents unbiased: clipping adds ~b/2 to every community whose true
+count is 0, and summing would carry that bias up n-fold. The small-cell suppression of the exact tables then runs on the
 noisy counts; it is post-processing (it costs no privacy, and adds none), kept so that cells that are mostly
 noise read as ``"<k"`` as they did before.
 
@@ -29,7 +33,7 @@ import pandas as pd
 
 from features.columns import Columns, Vocab
 from features.dataset import Dataset
-from privacy.dp import PlannerDp, roll_up
+from privacy.dp import PlannerDp, project_to_totals, roll_up
 from profiling.config import ReportConfig
 from profiling.demand import ALL, USAGE_COUNTS, _per_resident_category, suppress_monthly, suppress_usage
 
@@ -82,7 +86,7 @@ def private_tables(
     segment_cols = [c for c in base.columns if c.startswith("segment_")]
     noised = [c for c in base.columns if c != "residents"] if segment_cols else list(base.columns)
     sensitivities = {"segments": float(n_personas + 1)}
-    base[noised] = dp.noisy_counts("segments", base[noised].to_numpy(), sensitivities["segments"])
+    base[noised] = _consistent(dp, "segments", base[noised].to_numpy(), sensitivities["segments"], geo)
     if segment_cols:
         base["residents"] = base[segment_cols].sum(axis=1)
     base.index = pd.MultiIndex.from_frame(geo)
@@ -97,6 +101,26 @@ def private_tables(
     privacy = dp.describe(sensitivities)
     privacy["segment_totals"] = {c.removeprefix("segment_"): int(base[c].sum()) for c in segment_cols}
     return PrivateTables(sums, tops, usage, monthly, privacy)
+
+
+def _consistent(dp: PlannerDp, table: str, values: np.ndarray, sensitivity: float, geo: pd.DataFrame) -> np.ndarray:
+    """Noisy community counts, non-negative integers whose streets and districts are projected top-down.
+
+    Each district's count is its noisy communities' sum (rounded, at least 0); its streets are the closest
+    non-negative integers to their noisy sums that add up to it, and each street's communities likewise.
+    """
+    noisy = np.asarray(values, dtype=np.float64) + dp.noise(table, values.shape, sensitivity)
+    out = np.zeros(noisy.shape, dtype=np.int64)
+    streets, districts = geo[Columns.STREET].to_numpy(dtype=object), geo[Columns.DISTRICT].to_numpy(dtype=object)
+    for district in pd.unique(districts):
+        inside = districts == district
+        total = np.maximum(np.rint(noisy[inside].sum(axis=0)), 0.0)
+        street_ids, street_sums = roll_up(noisy[inside], streets[inside])
+        street_counts = project_to_totals(street_sums, total)
+        for s, street in enumerate(street_ids):
+            rows = np.flatnonzero(inside & (streets.astype(str) == street))
+            out[rows] = project_to_totals(noisy[rows], street_counts[s])
+    return out
 
 
 def _levels(
@@ -134,7 +158,7 @@ def _usage(
         for m in range(len(measures)):
             np.add.at(cube, (home[rows[sel]], g, cat[sel], m), signal[sel, m])
     sensitivity = float(len(measures) * len(categories) * len(groups))
-    noisy = dp.noisy_counts("usage", cube.reshape(len(geo), -1), sensitivity)
+    noisy = _consistent(dp, "usage", cube.reshape(len(geo), -1), sensitivity, geo)
     frames = []
     for unit, ids, parents, summed, _ in _levels(geo, noisy):
         shaped = summed.reshape(len(ids), len(groups), len(categories), len(measures))
@@ -172,7 +196,7 @@ def _monthly(
     for j in range(len(columns)):
         np.add.at(cube, (home[sel], month[sel], j), member[sel, j])
     sensitivity = float(max(len(months), 1) * len(columns))
-    noisy = dp.noisy_counts("monthly", cube.reshape(len(geo), -1), sensitivity)
+    noisy = _consistent(dp, "monthly", cube.reshape(len(geo), -1), sensitivity, geo)
     frames = []
     for unit, ids, _, summed, parent_of in _levels(geo, noisy):
         values = summed.reshape(len(ids) * len(months), len(columns))

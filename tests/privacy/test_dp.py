@@ -15,6 +15,7 @@ from privacy.dp import (
     PlannerPrivacyError,
     parse_epsilon,
     planner_dp,
+    project_to_totals,
     release_version,
     roll_up,
 )
@@ -112,3 +113,21 @@ def test_linli_train_refuses_a_bad_epsilon_before_training(
     monkeypatch.setenv(KEY_SETTING, "k")
     result = CliRunner().invoke(app, ["train", "--data", str(tmp_path), "--planner-epsilon", value])
     assert result.exit_code == 2 and EPSILON_SETTING in result.output
+
+
+def test_projection_gives_non_negative_integers_with_the_parents_totals() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(500):
+        n, m = int(rng.integers(1, 8)), int(rng.integers(1, 6))
+        values = rng.laplace(0, 20, (n, m)) + rng.integers(0, 40, (n, m))
+        totals = np.maximum(np.rint(values.sum(axis=0)), 0)
+        projected = project_to_totals(values, totals)
+        assert projected.dtype == np.int64 and (projected >= 0).all() and (projected.sum(axis=0) == totals).all()
+    # the Euclidean projection: the negative children go to 0, the rest share the shortfall equally
+    assert project_to_totals(np.array([[5.0, -3.0], [1.0, -4.0], [-2.0, 10.0]]), np.array([4.0, 3.0])).tolist() == [
+        [4, 0],
+        [0, 0],
+        [0, 3],
+    ]
+    assert project_to_totals(np.array([[2.5], [2.5]]), np.array([5.0])).tolist() == [[3], [2]]  # ties: first
+    assert project_to_totals(np.array([[7.0], [9.0]]), np.array([0.0])).tolist() == [[0], [0]]

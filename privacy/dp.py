@@ -9,10 +9,11 @@ adding or removing one resident:
   (sequential composition: ε = Σ ε_table), so each table gets ε / 3.
 - **Noise.** Each table's counts at the finest level (communities) get Laplace noise of scale
   ``sensitivity / ε_table``, where the sensitivity is the L1 bound of one resident's contribution to the
-  whole table (stated by each table's builder). The noisy values are rounded and clipped at 0 (post-processing
-  costs no privacy).
-- **Consistent roll-ups.** Street and district counts are the sums of their noisy community counts
-  (:func:`roll_up`), so every level adds up, and no parent count is a fresh query on the budget.
+  whole table (stated by each table's builder).
+- **Consistent roll-ups.** Post-processing (which costs no privacy) turns the noisy communities into
+  non-negative integers whose street and district sums are the published parents: each district is its
+  communities' noisy sum, and :func:`project_to_totals` splits it over streets, then communities
+  (:mod:`profiling.private_tables`). No parent count is a fresh query on the budget.
 - **Stable noise.** The generator is seeded by HMAC-SM3(secret, table | version): reloading the page, or
   rebuilding the same data version, gives the same noise, so averaging repeated answers recovers nothing.
   A new data version draws new noise and spends a new ε (see docs/privacy.md).

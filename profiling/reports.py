@@ -16,6 +16,9 @@ Suppression, in plain words (k defaults to 10):
    Rules 2 and 3 repeat until nothing changes.
 4. A service category is listed in ``top_categories`` only when at least k residents of the unit used it.
 
+With differential privacy (``build_reports(..., dp=...)``, from ``LINLI_PLANNER_EPSILON``) every count is noisy
+first (:mod:`profiling.private_tables`) and these rules run on the noisy counts.
+
 The names of the suppressed columns of each row are in its ``suppressed`` column. Not covered: differencing
 across two reports made at different times, and complements (a persona count close to ``residents``).
 

@@ -24,11 +24,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EPSILON_SETTING: Final = "LINLI_PLANNER_EPSILON"
 KEY_SETTING: Final = "LINLI_PLANNER_NOISE_KEY"
@@ -186,7 +187,29 @@ def project_to_totals(values: np.ndarray, totals: np.ndarray) -> np.ndarray:
     return (floors + (rank < short)).astype(np.int64)
 
 
-def planner_dp(version: str, environ: dict[str, str] | None = None) -> PlannerDp | None:
+class _DpSettings(BaseSettings):
+    """The raw settings (``LINLI_*`` variables or ``.env``, like Linli's other settings); parsed here."""
+
+    model_config = SettingsConfigDict(env_prefix="LINLI_", env_file=".env", extra="ignore")
+
+    planner_epsilon: str | None = None
+    planner_noise_key: str | None = None
+    pseudonym_key: str | None = None
+
+
+def _settings(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    if environ is not None:
+        return environ
+    read = _DpSettings()
+    pairs = (
+        (EPSILON_SETTING, read.planner_epsilon),
+        (KEY_SETTING, read.planner_noise_key),
+        (FALLBACK_KEY_SETTING, read.pseudonym_key),
+    )
+    return {name: value for name, value in pairs if value is not None}
+
+
+def planner_dp(version: str, environ: Mapping[str, str] | None = None) -> PlannerDp | None:
     """The release settings in force (``LINLI_PLANNER_EPSILON``, ``LINLI_PLANNER_NOISE_KEY``), or ``None``.
 
     The noise key falls back to ``LINLI_PSEUDONYM_KEY``; with neither set, differential privacy cannot run.
@@ -196,7 +219,7 @@ def planner_dp(version: str, environ: dict[str, str] | None = None) -> PlannerDp
     PlannerPrivacyError
         ε is invalid, or set without a secret to seed the noise.
     """
-    env = os.environ if environ is None else environ
+    env = _settings(environ)
     epsilon = parse_epsilon(env.get(EPSILON_SETTING))
     if epsilon is None:
         return None
@@ -209,7 +232,6 @@ def planner_dp(version: str, environ: dict[str, str] | None = None) -> PlannerDp
     return PlannerDp(epsilon, key.encode(), version)
 
 
-def configured_epsilon(environ: dict[str, str] | None = None) -> float | None:
+def configured_epsilon(environ: Mapping[str, str] | None = None) -> float | None:
     """``LINLI_PLANNER_EPSILON`` of this process (checked), without building a release."""
-    env = os.environ if environ is None else environ
-    return parse_epsilon(env.get(EPSILON_SETTING))
+    return parse_epsilon(_settings(environ).get(EPSILON_SETTING))

@@ -144,9 +144,13 @@ def train(
         help="Profiling TOML with the persona thresholds (e.g. from `linli profile calibrate`), used for the "
              "per-persona evaluation, persona_popular and the bundle's profile; default: the shipped one.")
     ] = None,
+    planner_epsilon: Annotated[str | None, typer.Option(
+        help="Release the bundle's planner tables with differential privacy at this ε (overrides "
+             "LINLI_PLANNER_EPSILON; needs LINLI_PLANNER_NOISE_KEY; see docs/privacy.md).")] = None,
 ) -> None:
     """Retrain: features → personas → candidates → ranker → evaluation → MLflow run → registered version → gate."""
     from features.sources import load
+    from privacy.dp import EPSILON_SETTING, PlannerPrivacyError, planner_dp
     from profiling import ProfilingConfigError, load_config
     from recommenders.errors import NotEnoughHistoryError
     from training.config import TrainConfig, TrainConfigError
@@ -155,14 +159,17 @@ def train(
 
     settings = get_settings()
     stated_now = parse_now(now)
+    if planner_epsilon is not None:
+        os.environ[EPSILON_SETTING] = planner_epsilon  # the profile reads the setting where it builds the reports
     try:
+        planner_dp("check")  # a bad ε or a missing noise key fails now, not after the training run
         profiling = load_config(personas) if personas is not None else None
         cfg = TrainConfig.from_toml(config) if config else TrainConfig.from_toml()
         with stray_rows_reported():
             dataset = load(data, now=stated_now)
         dataset = exclude_erased(dataset, feedback)  # the erasure ledger (PIPL art. 47)
         log = _feedback_log(feedback)
-    except (LinliDataError, TrainConfigError, ProfilingConfigError) as exc:
+    except (LinliDataError, TrainConfigError, ProfilingConfigError, PlannerPrivacyError) as exc:
         raise fail(str(exc)) from exc
     if seed is not None:
         cfg = cfg.with_seed(seed)

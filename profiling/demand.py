@@ -21,6 +21,9 @@ What the counts mean, in Linli's data (interactions carry no search log):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -73,7 +76,10 @@ def usage_table(dataset: Dataset, tags: pd.DataFrame, units: pd.DataFrame, k: in
             full = pd.MultiIndex.from_product([unit_ids, categories], names=["unit", Columns.CATEGORY])
             blocks.append(summed.reindex(full, fill_value=0))
             names.append(persona)
-        frames.append(_suppress_usage(blocks, names, unit_ids, units, level, parent, k))
+        sizes = units[level].value_counts().reindex(unit_ids).to_numpy(dtype=np.int64)
+        parent_of = _parents(units, level, parent)
+        parent_ids = np.array([parent_of.get(u, "") for u in unit_ids], dtype=object)
+        frames.append(suppress_usage(blocks, names, unit_ids, sizes, parent_ids, level, k))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -98,18 +104,23 @@ def monthly_table(dataset: Dataset, tags: pd.DataFrame, units: pd.DataFrame, k: 
         counts["unit"] = units[level].to_numpy(dtype=object)[active["row"].to_numpy()]
         summed = counts.groupby(["unit", "month"])[["active", *persona_cols]].sum().reset_index()
         values = summed[["active", *persona_cols]].to_numpy(dtype=np.int64)
-        parent_of = _parents(units, level, parent)
-        groups = np.array([f"{parent_of.get(u, '')}|{m}" for u, m in zip(summed["unit"], summed["month"],
-                                                                         strict=True)], dtype=object)
-        hidden = suppression_mask(values, groups, [], k)
-        out = pd.DataFrame({"level": level.removesuffix("_id"), "unit_id": summed["unit"].astype(str),
-                            "month": summed["month"]})
-        for j, col in enumerate(["active", *persona_cols]):
-            out[col] = pd.Series(values[:, j], dtype=object).where(~hidden[:, j], None)
-        out["suppressed"] = [tuple(c for j, c in enumerate(["active", *persona_cols]) if hidden[i, j])
-                             for i in range(len(out))]
-        frames.append(out)
+        frames.append(suppress_monthly(summed["unit"].to_numpy(dtype=object), summed["month"].to_numpy(dtype=object),
+                                       values, ["active", *persona_cols], _parents(units, level, parent), level, k))
     return pd.concat(frames, ignore_index=True).sort_values(["level", "unit_id", "month"], ignore_index=True)
+
+
+def suppress_monthly(unit: np.ndarray, month: np.ndarray, values: np.ndarray, columns: list[str],
+                     parent_of: Mapping[Any, Any], level: str, k: int) -> pd.DataFrame:
+    """One level's monthly rows (``unit``, ``month``, counts ``values`` named ``columns``), suppressed below k
+    with the sibling rule among units of one parent in the same month."""
+    groups = np.array([f"{parent_of.get(u, '')}|{m}" for u, m in zip(unit, month, strict=True)], dtype=object)
+    hidden = suppression_mask(values, groups, [], k)
+    out = pd.DataFrame({"level": level.removesuffix("_id"), "unit_id": pd.Series(unit, dtype=object).astype(str),
+                        "month": pd.Series(month)})
+    for j, col in enumerate(columns):
+        out[col] = pd.Series(values[:, j], dtype=object).where(~hidden[:, j], None)
+    out["suppressed"] = [tuple(c for j, c in enumerate(columns) if hidden[i, j]) for i in range(len(out))]
+    return out
 
 
 def _per_resident_category(dataset: Dataset, tags: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
@@ -169,18 +180,21 @@ def _parents(units: pd.DataFrame, level: str, parent: str | None) -> dict[object
     return dict(zip(units[level].to_numpy(dtype=object), units[parent].to_numpy(dtype=object), strict=True))
 
 
-def _suppress_usage(blocks: list[pd.DataFrame], personas: list[str], unit_ids: np.ndarray, units: pd.DataFrame,
-                    level: str, parent: str | None, k: int) -> pd.DataFrame:
-    """Suppress one level's usage cells with the reports' rules, then melt it into long rows."""
-    sizes = units[level].value_counts().reindex(unit_ids).to_numpy(dtype=np.int64)
+def suppress_usage(blocks: list[pd.DataFrame], personas: list[str], unit_ids: np.ndarray, sizes: np.ndarray,
+                   parent_ids: np.ndarray, level: str, k: int, withheld: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Suppress one level's usage cells with the reports' rules, then melt it into long rows.
+
+    ``sizes`` are the units' residents (a unit below k is hidden whole), ``parent_ids`` their parents (the sibling
+    rule); the columns named in ``withheld`` read ``None`` without counting as suppressed (differential privacy
+    does not release them).
+    """
     counted = list(USAGE_COUNTS)
     n_cat = len(Vocab.SERVICE_CATEGORIES)
     wide = [sizes[:, None]]
     for block in blocks:
         wide.append(block[counted].to_numpy(dtype=np.int64).reshape(len(unit_ids), n_cat * len(counted)))
     values = np.hstack(wide)
-    parent_of = _parents(units, level, parent)
-    hidden = suppression_mask(values, np.array([parent_of.get(u, "") for u in unit_ids], dtype=object), [], k)
+    hidden = suppression_mask(values, parent_ids, [], k)
     frames = []
     for b, (persona, block) in enumerate(zip(personas, blocks, strict=True)):
         start = 1 + b * n_cat * len(counted)
@@ -195,8 +209,10 @@ def _suppress_usage(blocks: list[pd.DataFrame], personas: list[str], unit_ids: n
         mask = {measure: gone[:, m] for m, measure in enumerate(counted)}
         mask |= {extra: mask[measure] for measure, extras in USAGE_COUNTS.items() for extra in extras}
         for column, value in cells.items():
-            out[column] = pd.Series(np.asarray(value, dtype=object)).where(~mask[column], None)
+            out[column] = pd.Series(np.asarray(value, dtype=object)).where(~mask[column] & (column not in withheld),
+                                                                             None)
         names = list(cells)
-        out["suppressed"] = [tuple(c for c in names if mask[c][i]) for i in range(len(out))]
+        out["suppressed"] = [tuple(c for c in names if mask[c][i] and c not in withheld)
+                             for i in range(len(out))]
         frames.append(out)
     return pd.concat(frames, ignore_index=True)

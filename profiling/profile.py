@@ -13,6 +13,7 @@ import pandas as pd
 
 from features.columns import Vocab
 from features.dataset import Dataset
+from privacy.dp import PlannerDp, configured_epsilon, planner_dp, release_version
 from profiling.community_types import COMMUNITY_TYPES, type_communities
 from profiling.config import ProfilingConfig, load_config
 from profiling.features import profiling_features
@@ -120,8 +121,22 @@ def profile_features(
     personas = PersonaRules(config.personas).tag(features)
     model = SegmentModel(config.segments, seed=seed).fit(features)
     types = type_communities(personas.tags, dataset.residents, dataset.communities, config.community_types)
-    reports = build_reports(dataset.until(cutoff), personas.tags, model.labels_, config.reports)
+    counted = dataset.until(cutoff)
+    reports = build_reports(counted, personas.tags, model.labels_, config.reports,
+                            dp=planner_release(counted, personas.tags, model.labels_))
     return ResidentProfile(features, personas, model.labels_, model, types, reports, config, cutoff)
+
+
+def planner_release(dataset: Dataset, tags: pd.DataFrame, segments: pd.Series) -> PlannerDp | None:
+    """The differential-privacy release of the planner tables that ``LINLI_PLANNER_EPSILON`` asks for, if any.
+
+    Its data version covers everything the true counts depend on: the counted data, the tags and the segments.
+    """
+    if configured_epsilon() is None:
+        return None
+    version = release_version(dataset.fingerprint(), pd.util.hash_pandas_object(tags).to_numpy().tobytes(),
+                              pd.util.hash_pandas_object(segments).to_numpy().tobytes())
+    return planner_dp(version)
 
 
 class SegmentDescription(TypedDict):

@@ -16,6 +16,9 @@ Suppression, in plain words (k defaults to 10):
    Rules 2 and 3 repeat until nothing changes.
 4. A service category is listed in ``top_categories`` only when at least k residents of the unit used it.
 
+With differential privacy (``build_reports(..., dp=...)``, from ``LINLI_PLANNER_EPSILON``) every count is noisy
+first (:mod:`profiling.private_tables`) and these rules run on the noisy counts.
+
 The names of the suppressed columns of each row are in its ``suppressed`` column. Not covered: differencing
 across two reports made at different times, and complements (a persona count close to ``residents``).
 
@@ -27,6 +30,7 @@ Two long tables serve the planner page (:mod:`profiling.demand`), suppressed by 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +39,9 @@ from features.columns import Columns, Vocab
 from features.dataset import Dataset
 from profiling.config import ReportConfig
 from profiling.suppression import suppression_mask
+
+if TYPE_CHECKING:
+    from privacy.dp import PlannerDp
 
 LEVELS: tuple[tuple[str, str, str | None], ...] = (
     (Columns.COMMUNITY, Columns.COMMUNITY_NAME, Columns.STREET),
@@ -56,6 +63,9 @@ class SegmentReport:
     usage, monthly : pandas.DataFrame
         The planner page's long tables (see :func:`profiling.demand.usage_table`); empty in bundles made before
         they existed.
+    privacy : dict, optional
+        With differential privacy (:mod:`privacy.dp`): ε, each table's ε, sensitivity and Laplace scale, the data
+        version and ``segment_totals`` (noisy residents per segment); ``None`` when the counts are exact.
     """
 
     community: pd.DataFrame
@@ -64,6 +74,7 @@ class SegmentReport:
     k: int
     usage: pd.DataFrame = field(default_factory=pd.DataFrame)
     monthly: pd.DataFrame = field(default_factory=pd.DataFrame)
+    privacy: dict[str, Any] | None = None
 
     def level(self, name: str) -> pd.DataFrame:
         """The table of one level: ``"community"``, ``"street"`` or ``"district"``."""
@@ -106,7 +117,8 @@ def marked_records(frame: pd.DataFrame, k: int) -> list[dict[str, object]]:
 
 
 def build_reports(
-    dataset: Dataset, tags: pd.DataFrame, segments: pd.Series, config: ReportConfig | None = None
+    dataset: Dataset, tags: pd.DataFrame, segments: pd.Series, config: ReportConfig | None = None,
+    dp: PlannerDp | None = None,
 ) -> SegmentReport:
     """Aggregate personas, segments and service use per community, street and district.
 
@@ -120,6 +132,8 @@ def build_reports(
         Segment id per resident id.
     config : ReportConfig, optional
         ``k`` and ``top_categories``.
+    dp : privacy.dp.PlannerDp, optional
+        Release every count with Laplace noise (:mod:`profiling.private_tables`); ``None``: exact counts.
 
     Returns
     -------
@@ -137,19 +151,28 @@ def build_reports(
     seg = segments.reindex(tags.index).to_numpy(dtype=np.int64)
     for s in range(n_segments):
         counts[f"segment_{s}"] = (seg == s).astype(np.int64)
-    usage = _category_users(dataset, residents)
     names = _names(dataset.communities)
-    tables = {}
-    for unit, name_col, parent in LEVELS:
-        keys = [unit] if parent is None else [unit, parent]
-        summed = counts.groupby([residents[k] for k in keys]).sum()
-        summed.index.names = keys
-        tables[unit] = _suppressed_table(summed.reset_index(), unit, name_col, parent, names, usage, cfg)
     from profiling.demand import monthly_table, usage_table  # imports this module's suppression
 
+    if dp is not None:
+        from profiling.private_tables import private_tables
+
+        release = private_tables(dataset, tags, residents, counts, cfg, dp)
+        sums, tops, long_usage, monthly = release.sums, release.tops, release.usage, release.monthly
+    else:
+        used = _category_users(dataset, residents)
+        sums, tops = {}, {}
+        for unit, _, parent in LEVELS:
+            keys = [unit] if parent is None else [unit, parent]
+            sums[unit] = counts.groupby([residents[k] for k in keys]).sum()
+            sums[unit].index.names = keys
+            tops[unit] = _top_categories(used, unit, cfg.k, cfg.top_categories)
+        long_usage = usage_table(dataset, tags, residents, cfg.k)
+        monthly = monthly_table(dataset, tags, residents, cfg.k)
+    tables = {unit: _suppressed_table(sums[unit].reset_index(), unit, name_col, parent, names, tops[unit], cfg)
+              for unit, name_col, parent in LEVELS}
     return SegmentReport(tables[Columns.COMMUNITY], tables[Columns.STREET], tables[Columns.DISTRICT], cfg.k,
-                         usage=usage_table(dataset, tags, residents, cfg.k),
-                         monthly=monthly_table(dataset, tags, residents, cfg.k))
+                         usage=long_usage, monthly=monthly, privacy=release.privacy if dp is not None else None)
 
 
 def _names(communities: pd.DataFrame) -> dict[str, pd.Series]:
@@ -189,7 +212,7 @@ def _top_categories(usage: pd.DataFrame, unit: str, k: int, top: int) -> pd.Seri
 
 
 def _suppressed_table(summed: pd.DataFrame, unit: str, name_col: str, parent: str | None,
-                      names: dict[str, pd.Series], usage: pd.DataFrame, cfg: ReportConfig) -> pd.DataFrame:
+                      names: dict[str, pd.Series], top: pd.Series, cfg: ReportConfig) -> pd.DataFrame:
     count_cols = [c for c in summed.columns if c == "residents" or c.startswith(("persona_", "segment_"))]
     values = summed[count_cols].to_numpy(dtype=np.int64)
     parents = summed[parent].to_numpy(dtype=object) if parent else np.zeros(len(summed), dtype=object)
@@ -205,10 +228,9 @@ def _suppressed_table(summed: pd.DataFrame, unit: str, name_col: str, parent: st
     for j, col in enumerate(count_cols):
         out[col] = pd.Series(values[:, j], dtype=object).where(~hidden[:, j], None)
         if col.startswith("persona_"):
-            share = np.round(values[:, j] / np.maximum(residents, 1), 4)
+            share = np.round(np.minimum(values[:, j] / np.maximum(residents, 1), 1.0), 4)  # noisy may pass 1
             shown = pd.Series(share, dtype=object).where(~hidden[:, j], None)
             out["share_" + col.removeprefix("persona_")] = shown
-    top = _top_categories(usage, unit, cfg.k, cfg.top_categories)
     out["top_categories"] = [list(top.get(u, [])) if values[i, 0] >= cfg.k else []
                              for i, u in enumerate(out[unit])]
     share_of = {f"share_{c.removeprefix('persona_')}": j for j, c in enumerate(count_cols)

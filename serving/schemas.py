@@ -189,6 +189,7 @@ class SegmentListPublic(BaseModel):
     model_version: str
     data: list[SegmentUnitPublic]
     count: int
+    dp_epsilon: float | None = Field(None, description="differential privacy's ε of the counts; null: exact counts")
 
 
 # ----- models, health ---------------------------------------------------------------------------------------

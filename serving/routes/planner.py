@@ -4,7 +4,8 @@
 The page reads ``GET /segments`` (composition, segments) and ``GET /planner/data`` (use, ratings, unmet demand,
 monthly activity, and residents' requests counted live from the feedback store) with the browser's session cookie,
 or with ``X-API-Key`` for tools. Planner and admin keys;
-every number is an aggregate with cells under k residents shown as ``"<k"``. Assets are served by Linli itself
+every number is an aggregate with cells under k residents shown as ``"<k"``, and, with differential privacy
+on (``LINLI_PLANNER_EPSILON``), a noisy one (:mod:`serving.planner.privacy`). Assets are served by Linli itself
 (no CDN): deployments are often offline.
 """
 
@@ -26,6 +27,7 @@ from serving.deps import PlannerAccess, ServedModelDep, ready_store
 from serving.feedback_models import MAX_ID
 from serving.key_file import KeyRing
 from serving.model_holder import ServedModel
+from serving.planner.privacy import NOTE, REQUESTS_WITHHELD, segment_totals, served_epsilon
 from serving.planner.session import Sessions
 from serving.rate_limit import RateLimiter, retry_after
 from serving.schemas import QueryText
@@ -67,6 +69,8 @@ class PlannerDataPublic(BaseModel):
     requests: list[dict[str, Any]] = []
     requests_monthly: list[dict[str, Any]] = []
     requests_note: str | None = None
+    dp_epsilon: float | None = None
+    dp_note: str | None = None
 
 
 def _asset(name: str) -> str:
@@ -162,18 +166,26 @@ def data(served: ServedModelDep, request: Request,
     requests (居民诉求) per persona and category and per month, with what went unmet."""
     profile = served.bundle.profile
     report = profile.reports
+    epsilon = served_epsilon(report)
     if unit_id not in set(report.level(level).index.astype(str)):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {level} with id {unit_id!r} in the segment report")
     marker = f"<{report.k}"
+    noisy = segment_totals(report)
+    sizes = {str(s): int(row["residents"]) for s, row in profile.segment_model.descriptions_.iterrows()}
+    sizes = sizes if noisy is None else {s: noisy.get(s, 0) for s in sizes}
     segments = [SegmentDescriptionPublic(segment=str(s), description_zh=str(row["description_zh"]),
                                          description_en=str(row["description_en"]),
-                                         residents=int(row["residents"]) if row["residents"] >= report.k else marker)
+                                         residents=sizes[str(s)] if sizes[str(s)] >= report.k else marker)
                 for s, row in profile.segment_model.descriptions_.iterrows()]
-    asked, by_month, note = _requests(request, served, level, unit_id)
+    if epsilon is None:
+        asked, by_month, note = _requests(request, served, level, unit_id)
+    else:
+        asked, by_month, note = [], [], REQUESTS_WITHHELD
     return PlannerDataPublic(level=level, id=unit_id, k=report.k, model_version=served.version,
                              cutoff=str(profile.cutoff.date()), usage=report.long_records("usage", level, unit_id),
                              monthly=report.long_records("monthly", level, unit_id), segments=segments,
-                             requests=asked, requests_monthly=by_month, requests_note=note)
+                             requests=asked, requests_monthly=by_month, requests_note=note, dp_epsilon=epsilon,
+                             dp_note=None if epsilon is None else NOTE)
 
 
 def _requests(request: Request, served: ServedModel, level: str, unit_id: str

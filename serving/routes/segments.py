@@ -1,7 +1,8 @@
 """``GET /segments?level=community|street|district&id=...``: the suppressed segment reports.
 
 Aggregates only: every count below the report's k (default 10) reads ``"<k"``, with complementary
-suppression (see :mod:`profiling.reports`). Planner and admin keys.
+suppression (see :mod:`profiling.reports`); with differential privacy, noisy counts and their ε
+(:mod:`serving.planner.privacy`). Planner and admin keys.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from features.columns import Columns as C
 from serving.deps import PlannerAccess, ServedModelDep
 from serving.feedback_models import MAX_ID
+from serving.planner.privacy import served_epsilon
 from serving.schemas import QueryText, SegmentListPublic, SegmentUnitPublic
 
 router = APIRouter(prefix="/segments", tags=["segments"], dependencies=[PlannerAccess])
@@ -39,13 +41,15 @@ def segments(
 ) -> SegmentListPublic:
     """Personas, segments and top service categories per unit, as of the serving model's cut-off."""
     report = served.bundle.profile.reports
+    epsilon = served_epsilon(report)
     marker = f"<{report.k}"
     rows = [_unit(record, level, marker) for record in report.to_records(level)]
     if unit_id is not None:
         rows = [r for r in rows if r.id == unit_id]
         if not rows:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {level} with id {unit_id!r} in the segment report")
-    return SegmentListPublic(level=level, k=report.k, model_version=served.version, data=rows, count=len(rows))
+    return SegmentListPublic(level=level, k=report.k, model_version=served.version, data=rows, count=len(rows),
+                             dp_epsilon=epsilon)
 
 
 def _iterable(value: object) -> Iterable[object]:

@@ -22,6 +22,8 @@ const TEXT = {
     category: "服务类别", users: "使用人数", uses: "使用次数", rating: "平均评分", raters: "评分人数",
     demand: "有需求人数", unmet: "未满足需求人数", csv: "导出 CSV", allResidents: "全部居民",
     suppressed: (k) => `少于${k}人`, cutoff: (d, v, k) => `数据截至 ${d} · 模型版本 ${v} · 少于 ${k} 人的格子不显示数值`,
+    dp: (e) => `差分隐私 ε = ${e}：每个数都加了随机噪声，任何一位居民在或不在数据里，结果几乎不变；` +
+      "ε 越小越隐私、数越不准；社区的数误差最大，街道、区的数是其社区之和。",
     compositionNote: "占比 = 该人群人数 / 居民数；一人可属于多个人群。较上月变化按当月有活动的居民计算。",
     monthlyNote: "活跃 = 当月至少有一次记录；人群标签以数据截止日为准。",
     usageNote: "有需求 = 平台向其推荐（曝光）或本人浏览、点击过该类服务（邻里没有搜索记录，以浏览、点击代替搜索）；" +
@@ -48,6 +50,9 @@ const TEXT = {
     users: "Users", uses: "Uses", rating: "Mean rating", raters: "Raters", demand: "With demand",
     unmet: "Unmet demand", csv: "Export CSV", allResidents: "All residents", suppressed: (k) => `<${k}`,
     cutoff: (d, v, k) => `Data up to ${d} · model version ${v} · cells under ${k} residents are hidden`,
+    dp: (e) => `Differential privacy ε = ${e}: every count carries random noise, so whether any one resident ` +
+      "is in the data barely changes what is shown; a smaller ε is more private and less accurate; community " +
+      "counts are the least accurate, and streets and districts are the sums of their communities.",
     compositionNote: "Share = persona residents / residents; a resident can hold several personas. " +
       "The monthly change is over residents active that month.",
     monthlyNote: "Active = at least one event that month; persona tags as of the data cut-off.",
@@ -283,6 +288,9 @@ function renderText() {
   const toggle = document.getElementById("lang-toggle");
   toggle.textContent = t("toggle");
   toggle.lang = state.lang === "zh" ? "en" : "zh-CN";
+  const privacy = document.getElementById("privacy");
+  privacy.textContent = state.epsilon === null || state.epsilon === undefined ? "" : t("dp")(state.epsilon);
+  privacy.hidden = !privacy.textContent;
 }
 
 function render() { renderText(); renderBreadcrumb(); renderChildren(); renderUnit(); }
@@ -315,6 +323,7 @@ async function start() {
       const body = await getJSON(`/segments?level=${level}`);
       state.units[level] = body.data;
       state.k = body.k;
+      state.epsilon = body.dp_epsilon ?? null;
     }
     document.getElementById("status").textContent = "";
     await go([]);

@@ -5,8 +5,8 @@ The server runs as its own process (``uvicorn``, one worker, as ``linli serve`` 
 feedback store (SQLite, durable) before its answer leaves, so the figures include that write.
 
 1. anonymous: sequential requests with a community and no resident, on one keep-alive connection (p50, p99);
-2. known residents, first request: every request from a different resident (the rules' inputs of a resident are
-   computed at their first request, then cached);
+2. known residents, first request: every request from a different resident (their rules' inputs are
+   precomputed when the model version loads, so a first request costs what a repeated one does);
 3. known residents, again: the same residents once more;
 4. throughput: ``--concurrency`` client threads for ``--seconds`` (requests/s, p50, p99, errors).
 
@@ -106,7 +106,8 @@ def run(tracking_uri: str, folder: Path, *, requests: int, seconds: float, concu
     residents = _resident_ids(tracking_uri)
     communities = _communities(tracking_uri)
     chosen = rng.sample(residents, min(requests, len(residents)))
-    report: dict[str, Any] = {"cores": os.cpu_count(), "residents": len(residents), "texts": len(TEXTS)}
+    report: dict[str, Any] = {"cores": os.cpu_count(), "residents": len(residents), "texts": len(TEXTS),
+                              "load_average_before": os.getloadavg()[0]}
     with server(env) as running:
         url = running["url"]
         sequential(url, [{"community_id": communities[0], "text": t} for t in TEXTS])  # warm-up
@@ -116,6 +117,7 @@ def run(tracking_uri: str, folder: Path, *, requests: int, seconds: float, concu
         report["known_first"] = sequential(url, known)
         report["known_again"] = sequential(url, known)
         report["throughput"] = throughput(url, chosen, seconds, concurrency)
+    report["load_average_after"] = os.getloadavg()[0]
     return report
 
 

@@ -31,3 +31,12 @@ def ledger_table(metadata: sa.MetaData) -> sa.Table:
 def sealed_comment_column() -> sa.Column[str]:
     """The nullable ``comment_sm4`` column (added to stores made before it by ``create_schema``)."""
     return sa.Column(COMMENT_SEALED, sa.Text, nullable=True)
+
+
+#: Column of ``requests`` holding the SM4-encrypted redacted text (``text_redacted`` is then empty).
+REQUEST_TEXT_SEALED: Final = "text_sm4"
+
+
+def sealed_request_text_column() -> sa.Column[str]:
+    """The nullable ``text_sm4`` column of ``requests`` (added to stores made before it by ``create_schema``)."""
+    return sa.Column(REQUEST_TEXT_SEALED, sa.Text, nullable=True)

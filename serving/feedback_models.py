@@ -79,8 +79,10 @@ class FeedbackEvent(BaseModel):
     ----------
     request_id : str
         The ``request_id`` of the served list the service was shown in.
-    resident_id : str
-        The resident who reacted; must be the resident the list was served to.
+    resident_id : str, optional
+        The resident who reacted; must be the resident the list was served to. Omitted (or ``null``) for feedback
+        on the services offered to an anonymous free-text request (``POST /requests`` without ``resident_id``):
+        such feedback is attributed to no resident.
     service_id : str
         The service reacted to.
     event : {"impression", "view", "click", "book", "use", "rate"}
@@ -106,7 +108,7 @@ class FeedbackEvent(BaseModel):
     )
 
     request_id: Identifier
-    resident_id: Identifier
+    resident_id: Identifier | None = None
     service_id: Identifier
     event: EventName
     timestamp: datetime = Field(default_factory=now_local)
@@ -171,8 +173,9 @@ class ServedList(BaseModel):
     ----------
     request_id : str
         Unique id of the response (the API generates it); feedback refers to it.
-    resident_id : str
-        The resident the list was served to.
+    resident_id : str or None
+        The resident the list was served to; ``None`` only for the services offered to an anonymous free-text
+        request.
     model_version : str
         Registry version of the bundle that ranked the list.
     variant : str, default "champion"
@@ -186,7 +189,7 @@ class ServedList(BaseModel):
     model_config = _FORBID
 
     request_id: Identifier
-    resident_id: Identifier
+    resident_id: Identifier | None
     model_version: Identifier
     variant: Identifier = "champion"
     items: list[ServedItem] = Field(default_factory=list, max_length=MAX_SERVED_ITEMS)

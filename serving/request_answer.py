@@ -72,11 +72,12 @@ class RequestServing:
 
 @dataclass(frozen=True)
 class RequestAnswer:
-    """The answer, the row to store and, when a resident is named, the offered services as a served list."""
+    """The answer, the row to store and the offered services as a served list (with no resident for an anonymous
+    request)."""
 
     public: RequestAnswerPublic
     stored: StoredRequest
-    offered: ServedList | None
+    offered: ServedList
 
 
 def answer_request(served: ServedModel, serving: RequestServing, body: RequestIn) -> RequestAnswer:
@@ -131,12 +132,11 @@ def answer_request(served: ServedModel, serving: RequestServing, body: RequestIn
         top_category=intents[0].category if intents else None,
         intents=[(i.category, round(i.confidence, 4)) for i in intents], offered=[s.service_id for s in services],
         complaint=understood.complaint, unmet=unmet)
-    offered = None
-    if body.resident_id:
-        offered = ServedList(request_id=request_id, resident_id=body.resident_id, model_version=served.version,
-                             variant=REQUEST_VARIANT,
-                             items=[ServedItem(service_id=s.service_id, position=s.rank, score=s.score, propensity=1.0)
-                                    for s in services])
+    # Logged for anonymous requests too (no resident): feedback with the request_id then works for every answer.
+    offered = ServedList(request_id=request_id, resident_id=body.resident_id, model_version=served.version,
+                         variant=REQUEST_VARIANT,
+                         items=[ServedItem(service_id=s.service_id, position=s.rank, score=s.score, propensity=1.0)
+                                for s in services])
     return RequestAnswer(public, stored, offered)
 
 

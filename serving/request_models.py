@@ -90,8 +90,9 @@ class NotOfferedPublic(BaseModel):
 
 class RequestAnswerPublic(BaseModel):
     """What was understood and offered. ``request_id`` is the id to send feedback on the offered services with
-    (``POST /feedback``, for a known resident). ``unmet`` lists understood categories that nothing offered in the
-    resident's community meets (or only online, for a resident who prefers offline)."""
+    (``POST /feedback``; for an anonymous request, without ``resident_id``). ``unmet`` lists understood categories
+    that nothing offered in the resident's community meets (or only online, for a resident who prefers
+    offline)."""
 
     request_id: str
     resident_id: str | None

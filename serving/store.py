@@ -30,6 +30,15 @@ from serving.feedback_models import (
 )
 from serving.store_engine import StoreEngine, StoreUnavailableError
 from serving.store_privacy import erase, events_frame, seal_comments
+from serving.store_requests import (
+    ANONYMOUS_RESIDENT,
+    offered_query,
+    open_request_texts,
+    read_residents,
+    requests_query,
+    seal_request_text,
+    stored_residents,
+)
 from serving.store_schema import StoreTables, typed_requests, typed_served
 
 __all__ = ["DuplicateRequestError", "EventRejectedError", "FeedbackStore", "InvalidFeedbackError",
@@ -171,7 +180,7 @@ class FeedbackStore:
         """Store several served lists (e.g. one batch request) in one transaction; see :meth:`log_served`."""
         if not served:
             return
-        lists = [s.model_dump(exclude={"items"}) for s in served]
+        lists = stored_residents([s.model_dump(exclude={"items"}) for s in served])
         items = [{REQUEST_ID: s.request_id, **item.model_dump()} for s in served for item in s.items]
         try:
             with self._db.write("logging served lists", durable=durable) as conn:
@@ -194,14 +203,15 @@ class FeedbackStore:
         StoreUnavailableError
             If the database cannot be written.
         """
-        row = stored.model_dump()
+        row = seal_request_text(stored.model_dump())  # SM4-encrypted when LINLI_ENCRYPTION_KEY is set
         for name in ("intents", "offered", "unmet"):
             row[name] = json.dumps(row[name], ensure_ascii=False)
         try:
             with self._db.write("storing a request") as conn:
                 conn.execute(sa.insert(self._tables.requests), [row])
                 if offered is not None:
-                    conn.execute(sa.insert(self._tables.served_lists), [offered.model_dump(exclude={"items"})])
+                    conn.execute(sa.insert(self._tables.served_lists),
+                                 stored_residents([offered.model_dump(exclude={"items"})]))
                     items = [{REQUEST_ID: offered.request_id, **item.model_dump()} for item in offered.items]
                     if items:
                         conn.execute(sa.insert(self._tables.served_items), items)
@@ -221,13 +231,13 @@ class FeedbackStore:
         pandas.DataFrame
             Columns of :data:`serving.store_schema.REQUEST_COLUMNS`; empty for a store made before requests existed.
         """
-        query = self._tables.requests_query()
+        query = requests_query(self._tables)  # the sealed text last, decrypted below
         if since is not None:
             query = query.where(self._tables.requests.c["asked_at"] >= _local(since))
         with self._db.read("reading requests") as conn:
             if not sa.inspect(conn).has_table(self._tables.requests.name, schema=self.schema):
                 return typed_requests([])  # a store made before requests existed (create_schema adds the table)
-            return typed_requests(conn.execute(query).all())
+            return typed_requests(open_request_texts(conn.execute(query).all()))
 
     def add_events(self, events: list[FeedbackEvent], *, skew: timedelta | None = None,
                    services: Collection[str] | None = None) -> int:
@@ -265,7 +275,7 @@ class FeedbackStore:
         if not events:
             return 0
         received = now_local()
-        rows = [{**e.model_dump(), RECEIVED_AT: received} for e in events]
+        rows = stored_residents([{**e.model_dump(), RECEIVED_AT: received} for e in events])
         for event, row in zip(events, rows, strict=True):
             if C.TIMESTAMP not in event.model_fields_set:
                 row[C.TIMESTAMP] = received
@@ -323,13 +333,14 @@ class FeedbackStore:
             The interactions contract columns (resident_id, service_id, timestamp, event, rating, channel,
             comment; typed as :meth:`features.Dataset.from_frames` types them) plus request_id, model_version,
             variant and received_at, in arrival order. Pass it as ``interactions`` to ``Dataset.from_frames``.
+            Feedback on an anonymous request's offered services has no ``resident_id`` (``<NA>``).
         """
         events = self._tables.feedback_events
         query = self._tables.events_query().add_columns(events.c[COMMENT_SEALED])  # decrypted below
         if since is not None:
             query = query.where(events.c[RECEIVED_AT] >= _local(since))
         with self._db.read("reading feedback") as conn:
-            return events_frame(conn.execute(query).all())
+            return read_residents(events_frame(conn.execute(query).all()))
 
     def served(self, since: datetime | str | None = None) -> pd.DataFrame:
         """Served lists, one row per served item (lists served empty have no row).
@@ -350,6 +361,18 @@ class FeedbackStore:
             query = query.where(self._tables.served_lists.c[SERVED_AT] >= _local(since))
         with self._db.read("reading served lists") as conn:
             return typed_served(conn.execute(query).all())
+
+    def offered(self, since: datetime | str | None = None) -> pd.DataFrame:
+        """The services offered in answer to free-text requests, one row per offered service: the served-list
+        columns of :meth:`served` (``resident_id`` missing for an anonymous request). With :meth:`events` it gives
+        the request answers' own metrics (e.g. ``training.online_metrics.label_impressions``), which
+        :meth:`served` leaves out of the recommender's.
+        """
+        query = offered_query(self._tables)
+        if since is not None:
+            query = query.where(self._tables.served_lists.c[SERVED_AT] >= _local(since))
+        with self._db.read("reading the services offered to requests") as conn:
+            return read_residents(typed_served(conn.execute(query).all()))
 
     def ping(self) -> bool:
         """Whether the database answers (and, for SQLite, its file is still in place)."""
@@ -413,8 +436,8 @@ class FeedbackStore:
         for index, e in enumerate(events):
             if e.request_id not in owner:
                 raise UnknownRequestError(index, e.request_id, "was never served (or its resident was erased)")
-            if owner[e.request_id] != e.resident_id:
-                raise UnknownRequestError(index, e.request_id, f"was not served to resident {e.resident_id!r}")
+            if owner[e.request_id] != (e.resident_id or ANONYMOUS_RESIDENT):
+                raise UnknownRequestError(index, e.request_id, _not_theirs(owner[e.request_id], e.resident_id))
         return served_at
 
     def _check_services(self, conn: sa.Connection, rows: list[dict[str, object]], services: Collection[str]) -> None:
@@ -473,3 +496,12 @@ def _check_times(rows: list[dict[str, object]], served_at: dict[str, datetime], 
 def _local(moment: datetime | str) -> datetime:
     return to_local(pd.Timestamp(moment).to_pydatetime())
 
+
+
+def _not_theirs(owner: str, sender: str | None) -> str:
+    """Why an event's resident does not match its list's (an anonymous request's list has no resident)."""
+    if owner == ANONYMOUS_RESIDENT:
+        return f"answered an anonymous request: send its feedback without resident_id (got {sender!r})"
+    if sender is None:
+        return "was served to a resident: send their resident_id"
+    return f"was not served to resident {sender!r}"

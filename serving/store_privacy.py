@@ -23,6 +23,7 @@ from features.local_time import now_local
 from privacy.encryption import Sm4Cipher, cipher, decrypt_text
 from privacy.ledger import COMMENT_SEALED, ERASED_AT, LEDGER_TABLE
 from serving.feedback_models import RECEIVED_AT, REQUEST_ID, SERVED_AT
+from serving.store_requests import reseal_request_texts
 
 if TYPE_CHECKING:
     from serving.store import FeedbackStore
@@ -133,12 +134,12 @@ def purge(store: FeedbackStore, cutoff: datetime) -> dict[str, int]:
 def rekey(store: FeedbackStore, ids: Mapping[str, str], old: Sm4Cipher | None,
           new: Sm4Cipher | None) -> dict[str, int]:
     """Move the store to new keys: ``resident_id`` old pseudonym → new in every table (the ledger too), and
-    every sealed comment decrypted with ``old`` and sealed with ``new`` (``None``: plain text).
+    every sealed comment and request text decrypted with ``old`` and sealed with ``new`` (``None``: plain text).
 
     Returns
     -------
     dict
-        Rows re-keyed per table, and ``comments`` re-encrypted.
+        Rows re-keyed per table, ``comments`` and ``request_texts`` re-encrypted.
     """
     tables = store._tables
     changes = [{"old_id": o, "new_id": n} for o, n in ids.items() if o != n]
@@ -157,6 +158,7 @@ def rekey(store: FeedbackStore, ids: Mapping[str, str], old: Sm4Cipher | None,
             conn.execute(sa.update(events).where(events.c.id == sa.bindparam("row_id")).values(
                 {C.COMMENT: sa.bindparam("plain"), COMMENT_SEALED: sa.bindparam("token")}), updates)
         done["comments"] = len(updates)
+        done["request_texts"] = reseal_request_texts(conn, tables, old, new)
     return done
 
 

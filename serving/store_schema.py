@@ -31,7 +31,7 @@ from features.feedback_columns import (
     TOP_CATEGORY,
     UNMET,
 )
-from privacy.ledger import ledger_table, sealed_comment_column
+from privacy.ledger import ledger_table, sealed_comment_column, sealed_request_text_column
 from recommenders.base import SCORE
 from serving.feedback_models import (
     MAX_COMMENT,
@@ -131,6 +131,7 @@ class StoreTables:
             sa.Column(OFFERED, sa.Text, nullable=False),
             sa.Column(COMPLAINT, sa.String(32), nullable=True),
             sa.Column(UNMET, sa.Text, nullable=False),
+            sealed_request_text_column(),  # the redacted text, SM4-encrypted (serving.store_requests)
             sa.Index("ix_requests_asked_at", ASKED_AT),
             sa.Index("ix_requests_resident", C.RESIDENT),
         )

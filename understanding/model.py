@@ -28,7 +28,14 @@ from understanding.lexicon import Lexicon, load_lexicon
 from understanding.matcher import Find, TermMatcher
 from understanding.result import Intent, ServiceMatch, Understanding
 from understanding.retrieval import DESCRIPTION, ServiceIndex
-from understanding.scoring import Weights, category_scores, complaint_kind, service_scores
+from understanding.scoring import (
+    Weights,
+    category_scores,
+    complaint_kind,
+    service_scores,
+    with_complaints,
+    with_services,
+)
 from understanding.segment import Segmenter
 from understanding.text import check_text, normalise, pinyin_key
 
@@ -181,15 +188,18 @@ class RequestModel:
         service_finds = self._matchers["service"].scores(parsed.finds)
         category_finds = self._matchers["category"].scores(self._matchers["category"].find(parsed.text))
         bm25 = self._index.scores(parsed.tokens)
+        complaint_finds = self._matchers["complaint"].scores(self._matchers["complaint"].find(parsed.text))
+        w = self.weights
         cats = category_scores(self.categories, self._service_category, self._ids, service_finds, category_finds,
-                               bm25, proba.get("category"), self.weights)
+                               bm25, proba.get("category"), w)
+        # A complaint is about the category that handles its kind (noise → legal_social): counted before the
+        # services are scored, so the complaint, the category and the services offered agree.
+        cats = with_complaints(cats, self._complaint_category, proba.get("complaint"), complaint_finds,
+                               w.complaint_category)
         relevance = service_scores(self._ids, self._service_category, service_finds, bm25, proba.get("service"),
-                                   cats, self.weights)
-        complaint = complaint_kind(self._matchers["complaint"].scores(self._matchers["complaint"].find(parsed.text)),
-                                   proba.get("complaint"), NO_COMPLAINT, self.weights.complaint)
-        handler = self._complaint_category.get(complaint or "")
-        if handler in cats and complaint is not None:  # a complaint is about the category that handles its kind
-            cats[handler] = max(cats[handler], float(proba["complaint"][complaint]))
+                                   cats, w)
+        complaint = complaint_kind(complaint_finds, proba.get("complaint"), NO_COMPLAINT, w.complaint)
+        cats = with_services(cats, relevance, self._service_category, w.service_category)
         return self._answer(parsed, cats, relevance, complaint, k, allowed, personal_scores)
 
     def _answer(self, parsed: _Parsed, cats: dict[str, float], relevance: np.ndarray, complaint: str | None, k: int,

@@ -1,8 +1,8 @@
 """How the lexicon, BM25 and the classifiers' probabilities combine into category and service scores.
 
-Kept apart from the model so the weights are one object (:class:`Weights`) that an evaluation can vary; the service
-shares were chosen by grouped cross-validation inside the training split (``linli requests eval --cv 5``),
-never on its test part.
+Kept apart from the model so the weights are one object (:class:`Weights`) that an evaluation can vary; the shares
+were chosen by grouped cross-validation inside the training split (``linli requests eval --cv 5``), never on its
+test part.
 """
 
 from __future__ import annotations
@@ -32,17 +32,25 @@ class Weights:
         Share of a known resident's personalised rank in the final score of the services the text points at.
     complaint : float
         Least complaint score (classifier probability plus a fifth of the lexicon evidence) to flag a kind.
+    complaint_category : float
+        Share of each complaint kind's score added to the category that handles the kind (noise → legal_social),
+        before services are scored: a complaint and its category agree instead of fighting.
+    service_category : float
+        Share of a category's final score from its best service's relevance (the rest: its score above), so the
+        category agrees with the services offered.
     """
 
     lexicon: float = 0.25
     bm25: float = 0.15
     classifier: float = 0.45
-    category: float = 0.15
+    category: float = 0.3
     category_classifier: float = 0.6
     min_relevance: float = 0.12
     min_intent: float = 0.15
     personal: float = 0.25
     complaint: float = 0.4
+    complaint_category: float = 0.7
+    service_category: float = 0.2
 
 
 def category_scores(categories: Sequence[str], service_category: np.ndarray, service_ids: Sequence[str],
@@ -71,6 +79,30 @@ def category_scores(categories: Sequence[str], service_category: np.ndarray, ser
         return shares
     w = weights.category_classifier
     return {c: w * float(proba.get(c, 0.0)) + (1 - w) * shares.get(c, 0.0) for c in evidence}
+
+
+def with_complaints(categories: Mapping[str, float], handlers: Mapping[str, str],
+                    proba: Mapping[str, float] | None, finds: Mapping[str, float], share: float) -> dict[str, float]:
+    """Category scores with complaint evidence added to the categories that handle each kind, renormalised to
+    sum to at most 1.
+
+    A kind's evidence is its complaint-classifier probability plus a fifth of its lexicon evidence (as in
+    :func:`complaint_kind`), times ``share``; ``handlers`` maps a kind to its category (learned from the corpus).
+    """
+    out = dict(categories)
+    for kind, category in handlers.items():
+        if category in out:
+            out[category] += share * ((float(proba.get(kind, 0.0)) if proba else 0.0) + 0.2 * finds.get(kind, 0.0))
+    total = sum(out.values())
+    return {c: v / total for c, v in out.items()} if total > 1 else out
+
+
+def with_services(categories: Mapping[str, float], relevance: np.ndarray, service_category: np.ndarray,
+                  share: float) -> dict[str, float]:
+    """Category scores blended with their best service's relevance (``share``), so the understood category
+    agrees with the top-ranked services."""
+    best = {c: float(relevance[service_category == c].max()) for c in set(service_category.tolist())}
+    return {c: (1 - share) * v + share * best.get(c, 0.0) for c, v in categories.items()}
 
 
 def service_scores(service_ids: Sequence[str], service_category: np.ndarray, service_finds: Mapping[str, float],

@@ -62,7 +62,7 @@ def post_feedback(body: Annotated[FeedbackBody, Body(openapi_examples=_EXAMPLES)
     Events already stored (same request, service, event, timestamp, rating, channel and comment) are counted
     as ``duplicates`` and not stored again, so a retry is safe when it sends the same timestamps."""
     batch = isinstance(body, FeedbackBatch)
-    events = [e.model_copy(update={"resident_id": pseudonymise(e.resident_id)})  # stored as pseudonyms
+    events = [e.model_copy(update={"resident_id": pseudonymise(e.resident_id) if e.resident_id else None})
               for e in (body.events if isinstance(body, FeedbackBatch) else [body])]
     skew = timedelta(seconds=settings.feedback_clock_skew_seconds)
     try:

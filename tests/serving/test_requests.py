@@ -76,6 +76,22 @@ def test_feedback_on_an_offered_service_uses_the_request_id(client: TestClient, 
     assert store.requests().iloc[0]["channel"] == "online"
 
 
+def test_feedback_on_an_anonymous_request_is_stored_for_no_resident(client: TestClient,
+                                                                     store: FeedbackStore) -> None:
+    answer = _ask(client, text="孩子放学没人接怎么办", community_id="C0001").json()
+    service = answer["services"][0]["service_id"]
+    event = {"request_id": answer["request_id"], "service_id": service, "event": "click"}
+    as_someone = client.post("/feedback", json={**event, "resident_id": "R0000002"}, headers=PLATFORM)
+    assert as_someone.status_code == 404 and "without resident_id" in as_someone.text
+    response = client.post("/feedback", json=event, headers=PLATFORM)
+    assert response.status_code == 201, response.text
+    events = store.events()
+    assert list(events["request_id"]) == [answer["request_id"]] and events["resident_id"].isna().all()
+    offered = store.offered()
+    assert list(offered["service_id"]) == [s["service_id"] for s in answer["services"]]
+    assert store.served().empty
+
+
 def test_text_matching_nothing_is_answered_and_stored(client: TestClient, store: FeedbackStore) -> None:
     response = _ask(client, text="asdfgh qwerty zxcv", community_id="C0002")
     assert response.status_code == 200

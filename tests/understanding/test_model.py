@@ -79,6 +79,14 @@ def test_complaints_are_flagged_with_their_kind(model: RequestModel) -> None:
     assert model.understand("我想给老人订午饭").complaint is None
 
 
+def test_a_complaint_is_understood_as_the_category_that_handles_it(model: RequestModel) -> None:
+    """Noise and neighbour disputes are legal_social (mediation) in the corpus, repairs convenience: the category
+    agrees with the complaint flag instead of following a stray word (唱卡拉OK is not a culture request)."""
+    noise = model.understand("隔壁天天半夜唱卡拉OK，吵得睡不着")
+    assert noise.complaint == "noise" and noise.category == "legal_social"
+    assert model.understand("楼道里的灯坏了好几天没人修").category == "convenience"
+
+
 def test_a_new_service_is_found_by_its_name_and_description_alone(services: pd.DataFrame) -> None:
     new = {"service_id": "SV999", "category": "convenience", "name_zh": "旧衣回收", "name_en": "Used clothes recycling",
            "provider": "环卫所", "channel": "offline",

@@ -28,6 +28,7 @@ from linli.common import (
     parse_now,
     stray_rows_reported,
 )
+from linli.scale_commands import EngineOption, MemoryLimitOption, SchedulerOption, WorkersOption
 from linli.settings import get_settings
 
 if TYPE_CHECKING:
@@ -144,8 +145,22 @@ def train(
         help="Profiling TOML with the persona thresholds (e.g. from `linli profile calibrate`), used for the "
              "per-persona evaluation, persona_popular and the bundle's profile; default: the shipped one.")
     ] = None,
+    engine: EngineOption = "local",
+    workers: WorkersOption = 2,
+    memory_limit: MemoryLimitOption = "2GiB",
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Retrain: features → personas → candidates → ranker → evaluation → MLflow run → registered version → gate."""
+    if engine == "dask":
+        from linli.scale_commands import train_with_dask
+
+        report = train_with_dask(data, config=config, seed=seed, feedback=feedback, now=parse_now(now),
+                                 personas=personas, workers=workers, memory_limit=memory_limit, scheduler=scheduler)
+        metrics: dict[str, dict[str, object]] = report["metrics"]  # type: ignore[assignment]
+        typer.echo(json.dumps(report, ensure_ascii=False, default=str) if as_json else _metrics_table(metrics))
+        return
+    if engine != "local":
+        raise fail(f"--engine {engine}: use local or dask")
     from features.sources import load
     from profiling import ProfilingConfigError, load_config
     from recommenders.errors import NotEnoughHistoryError

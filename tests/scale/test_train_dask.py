@@ -109,3 +109,18 @@ def test_buckets_hold_the_loaders_pseudonyms(partitioned_dir: Path, client: Clie
     got = [r for piece in pieces for r in piece]
     assert len(got) == len(expected) and set(got) == expected
     assert all(r.startswith("ps_") for r in got)
+
+
+@pytest.mark.parametrize(("options", "said"), [
+    (["--engine", "spark"], "--engine spark: use local or dask"),
+    (["--engine", "dask", "--feedback", "sqlite:///feedback.db"], "does not learn from the feedback store"),
+    (["--engine", "dask", "--memory-limit", "lots"], "--memory-limit 'lots': not a size"),
+])
+def test_linli_train_refuses_what_the_dask_engine_cannot_do(partitioned_dir: Path, options: list[str],
+                                                            said: str) -> None:
+    from typer.testing import CliRunner
+
+    from linli.cli import app
+
+    result = CliRunner().invoke(app, ["train", "--data", str(partitioned_dir), *options])
+    assert result.exit_code == 2 and said in result.output

@@ -71,7 +71,7 @@ def test_both_runs_register_a_version_with_the_same_lists(engines: tuple[TrainRe
 
     local, on_dask, uri = engines
     client = MlflowClient(tracking_uri=uri)
-    versions = {v.version: v.run_id for v in client.search_model_versions("name='linli'")}
+    versions = {str(v.version): v.run_id for v in client.search_model_versions("name='linli'")}
     assert versions[local.model_version] == local.run_id and versions[on_dask.model_version] == on_dask.run_id
     mlflow.set_tracking_uri(uri)
     first = mlflow.pyfunc.load_model(f"models:/linli/{local.model_version}").unwrap_python_model()

@@ -99,13 +99,13 @@ def test_buckets_hold_the_loaders_pseudonyms(partitioned_dir: Path, client: Clie
 
     key = "scale-test-pseudonym-key-0123456789"
     monkeypatch.setenv("LINLI_PSEUDONYM_KEY", key)
-    client.run(os.environ.__setitem__, "LINLI_PSEUDONYM_KEY", key)
+    client.run(lambda: os.environ.__setitem__("LINLI_PSEUDONYM_KEY", key))  # a bound method would copy environ
     try:
         expected = set(load(str(partitioned_dir)).residents[C.RESIDENT])
         bucketed = bucket_data(client, folder_parts(partitioned_dir), 4)
         pieces = client.gather(client.map(lambda b: list(b.dataset.residents[C.RESIDENT]), bucketed.buckets))
     finally:
-        client.run(os.environ.pop, "LINLI_PSEUDONYM_KEY", None)
+        client.run(lambda: os.environ.pop("LINLI_PSEUDONYM_KEY", None))
     got = [r for piece in pieces for r in piece]
     assert len(got) == len(expected) and set(got) == expected
     assert all(r.startswith("ps_") for r in got)

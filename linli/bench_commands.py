@@ -105,6 +105,33 @@ def bench_realdata(
     typer.echo(json.dumps(report, default=str) if as_json else format_report(report))
 
 
+@bench.command("scale")
+def bench_scale(
+    sizes: Annotated[str, typer.Option(help="Comma-separated community sizes (residents).")] = "100000",
+    engine: Annotated[str, typer.Option(help="Comma-separated engines: local, dask.")] = "dask,local",
+    workers: Annotated[int, typer.Option(min=1, help="dask: LocalCluster worker processes.")] = 2,
+    memory_limit: Annotated[str, typer.Option(help="dask: memory of each worker.")] = "6GiB",
+    budget: Annotated[str, typer.Option(help="Memory a local run may take; a size the measured trend puts "
+                                             "past it is reported as not fitting instead of run.")] = "24GiB",
+    seed: Annotated[int, typer.Option(help="Random seed of the communities and the models.")] = 42,
+    as_json: JsonOption = False,
+) -> None:
+    """Train per engine and size (each in a fresh process): time and peak memory per stage and process, NDCG@10."""
+    from dask.utils import parse_bytes
+
+    from experiments.scale_train_bench import format_report, run
+
+    engines = [e.strip() for e in engine.split(",") if e.strip()]
+    if not engines or set(engines) - {"local", "dask"}:
+        raise fail(f"--engine must list local and/or dask, got {engine!r}")
+    try:
+        budget_mib = parse_bytes(budget) / 2**20
+    except ValueError as exc:
+        raise fail(f"--budget {budget!r}: not a size; write e.g. 24GiB") from exc
+    report = run(_sizes(sizes), engines, workers, memory_limit, seed, budget_mib)
+    typer.echo(json.dumps(report) if as_json else format_report(report))
+
+
 def _seeds(text: str) -> list[int]:
     try:
         seeds = [int(s) for s in text.split(",") if s.strip()]

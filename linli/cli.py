@@ -28,6 +28,7 @@ from linli.common import (
     parse_now,
     stray_rows_reported,
 )
+from linli.scale_commands import EngineOption, MemoryLimitOption, SchedulerOption, WorkersOption
 from linli.settings import get_settings
 
 if TYPE_CHECKING:
@@ -147,10 +148,31 @@ def train(
     planner_epsilon: Annotated[str | None, typer.Option(
         help="Release the bundle's planner tables with differential privacy at this ε (overrides "
              "LINLI_PLANNER_EPSILON; needs LINLI_PLANNER_NOISE_KEY; see docs/privacy.md).")] = None,
+    engine: EngineOption = "local",
+    workers: WorkersOption = 2,
+    memory_limit: MemoryLimitOption = "2GiB",
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Retrain: features → personas → candidates → ranker → evaluation → MLflow run → registered version → gate."""
-    from features.sources import load
     from privacy.dp import EPSILON_SETTING, PlannerPrivacyError, planner_dp
+
+    if planner_epsilon is not None:
+        os.environ[EPSILON_SETTING] = planner_epsilon  # the profile reads the setting where it builds the reports
+    try:
+        planner_dp("check")  # a bad ε or a missing noise key fails now, not after the training run
+    except PlannerPrivacyError as exc:
+        raise fail(str(exc)) from exc
+    if engine == "dask":
+        from linli.scale_commands import train_with_dask
+
+        report = train_with_dask(data, config=config, seed=seed, feedback=feedback, now=parse_now(now),
+                                 personas=personas, workers=workers, memory_limit=memory_limit, scheduler=scheduler)
+        metrics: dict[str, dict[str, object]] = report["metrics"]  # type: ignore[assignment]
+        typer.echo(json.dumps(report, ensure_ascii=False, default=str) if as_json else _metrics_table(metrics))
+        return
+    if engine != "local":
+        raise fail(f"--engine {engine}: use local or dask")
+    from features.sources import load
     from profiling import ProfilingConfigError, load_config
     from recommenders.errors import NotEnoughHistoryError
     from training.config import TrainConfig, TrainConfigError
@@ -159,17 +181,14 @@ def train(
 
     settings = get_settings()
     stated_now = parse_now(now)
-    if planner_epsilon is not None:
-        os.environ[EPSILON_SETTING] = planner_epsilon  # the profile reads the setting where it builds the reports
     try:
-        planner_dp("check")  # a bad ε or a missing noise key fails now, not after the training run
         profiling = load_config(personas) if personas is not None else None
         cfg = TrainConfig.from_toml(config) if config else TrainConfig.from_toml()
         with stray_rows_reported():
             dataset = load(data, now=stated_now)
         dataset = exclude_erased(dataset, feedback)  # the erasure ledger (PIPL art. 47)
         log = _feedback_log(feedback)
-    except (LinliDataError, TrainConfigError, ProfilingConfigError, PlannerPrivacyError) as exc:
+    except (LinliDataError, TrainConfigError, ProfilingConfigError) as exc:
         raise fail(str(exc)) from exc
     if seed is not None:
         cfg = cfg.with_seed(seed)

@@ -11,6 +11,7 @@ import typer
 
 from features.errors import LinliDataError
 from linli.common import JsonOption, NowOption, app, fail, parse_now, stray_rows_reported
+from linli.scale_commands import EngineOption, MemoryLimitOption, SchedulerOption, WorkersOption
 
 PersonasOption = Annotated[Path | None, typer.Option(
     "--personas", help="Profiling TOML with the persona thresholds (e.g. from `linli profile calibrate`); "
@@ -30,15 +31,10 @@ def profile(
     seed: Annotated[int, typer.Option(help="Seed of the segment clustering.")] = 42,
     personas: PersonasOption = None,
     now: NowOption = None,
-    engine: Annotated[str, typer.Option(
-        help="local (one pandas process, the default) or dask (resident buckets on a Dask cluster; "
-             "see docs/scale.md for when to switch).")] = "local",
-    workers: Annotated[int, typer.Option(min=1, help="dask: worker processes of the LocalCluster Linli starts."
-                                         )] = 2,
-    memory_limit: Annotated[str, typer.Option(help="dask: memory of each LocalCluster worker, e.g. 2GiB.")
-                            ] = "2GiB",
-    scheduler: Annotated[str | None, typer.Option(
-        help="dask: address of a running scheduler (tcp://HOST:8786) instead of a LocalCluster.")] = None,
+    engine: EngineOption = "local",
+    workers: WorkersOption = 2,
+    memory_limit: MemoryLimitOption = "2GiB",
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Build resident personas, learned segments and community types; report recovery when truth exists.
 

@@ -9,6 +9,9 @@ from contextlib import contextmanager
 from dask.utils import parse_bytes
 from distributed import Client, LocalCluster
 
+#: Times Dask reruns a task whose worker died (or whose inputs were lost with it) before the task fails.
+RETRIES = 2
+
 
 class ClusterError(RuntimeError):
     """The Dask cluster cannot be reached or started; the message names the option to change."""

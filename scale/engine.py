@@ -23,7 +23,9 @@ from features.columns import Columns as C
 from features.dataset import Dataset
 from features.errors import StrayRowsWarning
 from features.time_bounds import OUT_OF_TIME, bound_history, latest_allowed, warn_out_of_time
+from privacy.pseudonym import pseudonymise_frames
 from scale.buckets import BUCKET, ROW, with_bucket
+from scale.cluster import RETRIES
 from scale.parts import Part
 
 _NS_PER_DAY = 86_400_000_000_000
@@ -80,8 +82,10 @@ def _make_bucket(residents: pd.DataFrame, interactions: pd.DataFrame, communitie
     residents = residents.sort_values(ROW, kind="stable").reset_index(drop=True)
     interactions = interactions.sort_values(ROW, kind="stable").reset_index(drop=True)
     rows = residents[ROW].to_numpy(dtype=np.int64)
-    dataset = Dataset.from_frames(residents.drop(columns=[BUCKET, ROW]), communities, services,
-                                  interactions.drop(columns=[BUCKET, ROW]))
+    # the folder loader's own pseudonyms (LINLI_PSEUDONYM_KEY): raw resident ids end here, as in load()
+    own = pseudonymise_frames({"residents": residents.drop(columns=[BUCKET, ROW]),
+                               "interactions": interactions.drop(columns=[BUCKET, ROW])})
+    dataset = Dataset.from_frames(own["residents"], communities, services, own["interactions"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StrayRowsWarning)  # counted here, warned once for the whole
         bounded = bound_history(dataset, now)
@@ -133,10 +137,10 @@ def bucket_data(client: Client, parts: dict[str, list[Part]], n_buckets: int,
     pairs = [make(r, i, shared["communities"], shared["services"], end)
              for r, i in zip(_shuffled(parts["residents"], n_buckets), _shuffled(parts["interactions"], n_buckets),
                              strict=True)]
-    computed = client.compute([p[0] for p in pairs] + [p[1] for p in pairs])
+    computed = client.compute([p[0] for p in pairs] + [p[1] for p in pairs], retries=RETRIES)
     futures = computed[:n_buckets]
     dropped_total = sum(client.gather(computed[n_buckets:]))
-    spans = client.gather(client.map(_span, futures))
+    spans = client.gather(client.map(_span, futures, retries=RETRIES))
     n_residents = sum(n for n, _, _ in spans)
     firsts = [f for _, f, _ in spans if f >= 0]
     if firsts:

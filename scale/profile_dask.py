@@ -36,6 +36,7 @@ from profiling.reports import SegmentReport
 from profiling.rules import PersonaRules, PersonaTags
 from profiling.segments import SegmentModel
 from scale.buckets import default_buckets
+from scale.cluster import RETRIES
 from scale.engine import Bucket, bucket_data
 from scale.parts import folder_parts
 from scale.validate import validate_on_cluster
@@ -52,7 +53,7 @@ class _BucketProfile:
     communities: np.ndarray
 
 
-def _profile_bucket(bucket: Bucket, cutoff: pd.Timestamp, history_days: float | None,
+def profile_bucket(bucket: Bucket, cutoff: pd.Timestamp, history_days: float | None,
                     rules: PersonaRulesConfig) -> _BucketProfile:
     pipeline = FeaturePipeline(profiling_feature_set(), history_days=history_days).fit(bucket.dataset, cutoff)
     residents = bucket.dataset.residents
@@ -157,8 +158,8 @@ def profile_on_cluster(client: Client, data: str | Path, *, seed: int = 0, confi
     n_buckets = n_buckets or default_buckets(n_residents, workers)
     data_ = bucket_data(client, parts, n_buckets, now)
     clock.lap("bucket")
-    profiles = client.map(_profile_bucket, data_.buckets, cutoff=data_.cutoff, history_days=data_.history_days,
-                          rules=config.personas)
+    profiles = client.map(profile_bucket, data_.buckets, cutoff=data_.cutoff, history_days=data_.history_days,
+                          rules=config.personas, retries=RETRIES)
     wait(profiles)
     clock.lap("personas")
     rng = np.random.default_rng(seed)

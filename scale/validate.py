@@ -17,6 +17,7 @@ from features.schema import TABLES
 from features.sources.partitioned import validate_part
 from features.validation import MAX_KEPT
 from features.validation import _shown as shown_value
+from scale.cluster import RETRIES
 from scale.parts import Part
 
 #: Tables validated first: their ids are the foreign-key targets of the later ones.
@@ -69,7 +70,7 @@ def validate_on_cluster(client: Client, parts: dict[str, list[Part]]) -> dict[st
     for name in _ORDER:
         targets = {fk.table for fk in TABLES[name].foreign_keys}
         shared = client.scatter({t: known[t] for t in targets}, broadcast=True, hash=False) if targets else {}
-        futures = client.map(_check, parts[name], known=shared, pure=False)
+        futures = client.map(_check, parts[name], known=shared, pure=False, retries=RETRIES)
         results = client.gather(futures)
         keys = [k for _, _, k in results if k is not None]
         for violations, count, _ in results:

@@ -142,18 +142,52 @@ def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: Train
     bundle = ModelBundle(model=hybrid, profile=profile, data_fingerprint=dataset.fingerprint(),
                          cutoff=hybrid.cutoff_, config=cfg.model_dump(mode="json"), metrics=metrics)
 
+    counts = {"residents": len(dataset.residents), "interactions": len(dataset.interactions)}
+    return register_trained(bundle, Trained(cfg, split, metrics, window.persona_counts(), seconds, counts, dropped),
+                            tracking_uri=tracking_uri, model_name=model_name, artifact_location=artifact_location,
+                            say=say, feedback=feedback, merge=merge,
+                            known=known_residents(dataset.resident_ids.external))
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What a training engine (local or dask) hands to :func:`register_trained` besides the bundle."""
+
+    config: TrainConfig
+    split: Any
+    metrics: dict[str, dict[str, Any]]
+    persona_counts: dict[str, int]
+    seconds: dict[str, float]
+    counts: dict[str, int]
+    dropped: dict[str, int]
+
+
+def register_trained(bundle: ModelBundle, trained: Trained, *, tracking_uri: str, model_name: str,
+                     artifact_location: str | None = None, say: Progress | None = None,
+                     feedback: FeedbackLog | None = None, merge: FeedbackMerge | None = None,
+                     known: pd.Index | None = None) -> TrainResult:
+    """Log the run, register the bundle and apply the promotion gate: the one way a version is registered.
+
+    Every engine calls it only after every stage has finished, so a failed stage never registers a version.
+    """
+    say = say or (lambda _label: None)
+    cfg, split, metrics, seconds = trained.config, trained.split, trained.metrics, trained.seconds
+    hybrid = bundle.model
     say("mlflow")
     client = connect(tracking_uri, artifact_location)
     champion_metrics, champion_version = _champion_metrics(client, model_name)
-    known = known_residents(dataset.resident_ids.external)
-    online: OnlineCheck = timed("online", lambda: online_check(feedback, champion_version, hybrid.recommend, known))
-    decision = decide(metrics["hybrid"], champion_metrics, cfg.gate, window.persona_counts(), online.evidence)
+    say("online")
+    started = time.perf_counter()
+    online: OnlineCheck = online_check(feedback, champion_version, hybrid.recommend,
+                                       known if known is not None else pd.Index([], dtype=object))
+    seconds["online"] = round(time.perf_counter() - started, 2)
+    decision = decide(metrics["hybrid"], champion_metrics, cfg.gate, trained.persona_counts, online.evidence)
     if champion_version is not None:
         decision.reasons.insert(0, f"compared with champion version {champion_version}")
     with mlflow.start_run() as run:
-        _log_run(cfg, bundle, dataset, split, metrics, decision, seconds)
+        _log_run(cfg, bundle, trained.counts, split, metrics, decision, seconds)
         _log_online(merge, online)
-        mlflow.log_metrics({f"data.{k}": float(v) for k, v in dropped.items() if k == OUT_OF_TIME})
+        mlflow.log_metrics({f"data.{k}": float(v) for k, v in trained.dropped.items() if k == OUT_OF_TIME})
         version = log_bundle(bundle, model_name)
         client.set_registered_model_alias(model_name, CHAMPION if decision.promoted else CHALLENGER, version.version)
         mlflow.set_tag("linli.model_version", version.version)
@@ -162,7 +196,8 @@ def train(dataset: Dataset, *, tracking_uri: str, model_name: str, config: Train
                        per_persona_ndcg_at_10=dict(metrics["hybrid"].get(PER_PERSONA, {})),
                        data_fingerprint=bundle.data_fingerprint,
                        test_window=[str(split.test_start), str(split.end)], seconds=seconds,
-                       feedback=merge.to_json() if merge else {}, online=online.to_json(), dropped=dropped)
+                       feedback=merge.to_json() if merge else {}, online=online.to_json(),
+                       dropped=trained.dropped)
 
 
 def _log_online(merge: FeedbackMerge | None, online: OnlineCheck) -> None:
@@ -172,13 +207,13 @@ def _log_online(merge: FeedbackMerge | None, online: OnlineCheck) -> None:
     mlflow.log_dict(online.to_json(), "online.json")
 
 
-def _log_run(cfg: TrainConfig, bundle: ModelBundle, dataset: Dataset, split: Any,
+def _log_run(cfg: TrainConfig, bundle: ModelBundle, counts: dict[str, int], split: Any,
              metrics: dict[str, dict[str, Any]], decision: Decision, seconds: dict[str, float]) -> None:
     hybrid = bundle.model
     params = {**hybrid.get_params(), **hybrid.part_params(), "test_weeks": cfg.test_weeks, "k": cfg.k, "seed": cfg.seed,
               "single_models": ",".join(cfg.single_models), "gate.persona_tolerance": cfg.gate.persona_tolerance,
-              "data.fingerprint": bundle.data_fingerprint, "data.residents": len(dataset.residents),
-              "data.interactions": len(dataset.interactions), "split.test_start": str(split.test_start),
+              "data.fingerprint": bundle.data_fingerprint, "data.residents": counts["residents"],
+              "data.interactions": counts["interactions"], "split.test_start": str(split.test_start),
               "split.end": str(split.end)}
     mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
     mlflow.log_metrics(flat_metrics(metrics))

@@ -30,6 +30,7 @@ GENERATOR_LABELS: dict[str, tuple[str, str]] = {
     "item_knn": ("services you already use", "您常用的相关服务"),
     "ease": ("services you already use", "您常用的相关服务"),
     "personal_frequency": ("services you already use", "您常用的相关服务"),
+    "adoption": ("what residents like you started using lately", "与您情况相似的居民最近开始使用"),
 }
 
 

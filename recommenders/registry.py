@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from recommenders.adoption import AdoptionRecommender
 from recommenders.als import ALSRecommender
 from recommenders.base import Recommender
 from recommenders.bpr import BPRRecommender
@@ -22,7 +23,7 @@ from recommenders.popular import PopularCountRecommender, PopularRecommender
 RECOMMENDERS: dict[str, type[Recommender]] = {
     cls.name: cls
     for cls in (PopularRecommender, PopularCountRecommender, PersonalFrequencyRecommender, PersonaPopularRecommender,
-                ALSRecommender, BPRRecommender, ItemKNNRecommender, EASERecommender)
+                AdoptionRecommender, ALSRecommender, BPRRecommender, ItemKNNRecommender, EASERecommender)
 }
 
 
@@ -57,7 +58,7 @@ def make_recommender(name: str, params: Mapping[str, Any] | None = None) -> Reco
     ----------
     name : str
         One of :data:`RECOMMENDERS` (``popular``, ``persona_popular``, ``als``, ``bpr``, ``item_knn``, ``ease``,
-        ``personal_frequency``).
+        ``personal_frequency``, ``adoption``).
     params : mapping, optional
         Fields of the model's config (nested ``{"weights": {"view": 0.2}}`` or dotted ``{"weights.view": 0.2}``).
 

@@ -22,8 +22,7 @@ import numpy as np
 import pandas as pd
 
 from features.columns import Columns as C
-from recommenders.candidates import resident_table
-from recommenders.rules import RULE_RESIDENT_FEATURES, ServiceRules
+from recommenders.rules import ServiceRules
 from training.bundle import ModelBundle
 
 #: Why a rule keeps a service from a resident: rule input column → (code, English, Chinese).
@@ -75,20 +74,15 @@ class ResidentRules:
     """
 
     def __init__(self, bundle: ModelBundle) -> None:
-        self.model = bundle.model
-        fitted: ServiceRules = self.model.rules_
-        config = fitted.config.model_copy(update={"max_per_category": 0, "min_categories": 0})
-        self.rules = ServiceRules(config, self.model.services_, fitted.one_off_)
-        self.services = self.model.service_ids_.external.to_numpy(dtype=object)
-        pipeline = self.model.pipeline_
-        self._communities = pipeline.community_index_
-        self._home = pipeline.resident_community_
+        self.bundle = bundle
+        self.rules: ServiceRules = bundle.rules().without_diversity()
+        self.services = bundle.service_ids().to_numpy(dtype=object)
         self._cache: OrderedDict[str, ResidentFacts] = OrderedDict()
         self._lock = threading.Lock()
 
     def known(self, resident_id: str) -> bool:
         """Whether the bundle knows the resident."""
-        return bool(self.model.resident_ids_.to_internal([resident_id], strict=False)[0] >= 0)
+        return bool(self.bundle.knows([resident_id])[0])
 
     def facts(self, resident_id: str) -> ResidentFacts | None:
         """The rule inputs of a known resident; ``None`` for a resident the bundle does not know."""
@@ -97,10 +91,9 @@ class ResidentRules:
             if cached is not None:
                 self._cache.move_to_end(resident_id)
                 return cached
-        internal = int(self.model.resident_ids_.to_internal([resident_id], strict=False)[0])
-        if internal < 0:
+        if not self.known(resident_id):
             return None
-        facts = self._compute(resident_id, internal)
+        facts = self._compute(resident_id)
         with self._lock:
             self._cache[resident_id] = facts
             while len(self._cache) > _CACHED:
@@ -121,17 +114,14 @@ class ResidentRules:
         chosen, _ = self.rules.select(scores[None, :], facts.allowed[None, :], facts.rule_resident, facts.cross, k)
         return [int(s) for s in chosen[0] if s >= 0]
 
-    def _compute(self, resident_id: str, internal: int) -> ResidentFacts:
-        pipeline = self.model.pipeline_
+    def _compute(self, resident_id: str) -> ResidentFacts:
         pairs = pd.DataFrame({C.RESIDENT: np.full(len(self.services), resident_id, dtype=object),
                               C.SERVICE: self.services})
-        cross = pipeline.cross_features(pairs)
+        cross = self.bundle.cross_features(pairs)
         allowed = self.rules.allowed(cross, (1, len(self.services)))[0]
-        ids = np.array([resident_id], dtype=object)
-        rule_resident = resident_table(pipeline, ids, np.array([True]))[list(RULE_RESIDENT_FEATURES)]
+        rule_resident = self.bundle.rule_residents([resident_id])
         prefers = rule_resident["prefers_offline"].to_numpy(dtype=np.float64, na_value=np.nan)[0] == 1
-        home = int(self._home[internal])
-        community = str(self._communities[home]) if home >= 0 else None
+        community = self.bundle.home_community(resident_id)
         return ResidentFacts(resident_id=resident_id, community=community, prefers_offline=bool(prefers),
                              allowed=allowed, reasons=self._reasons(cross, allowed), rule_resident=rule_resident,
                              cross=cross)

@@ -251,16 +251,16 @@ def _startup(started: dict[str, Any]) -> dict[str, Any]:
                                        "list_length")}}
 
 
-def champion_bundle(tracking_uri: str) -> Any:
-    """The bundle registered as ``linli-recommender@champion`` (read from the registry, not from a server)."""
+def champion_bundle(tracking_uri: str, model: str = MODEL) -> Any:
+    """The bundle registered as ``<model>@champion`` (read from the registry, not from a server)."""
     import mlflow.artifacts
     import mlflow.pyfunc
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    version = client.get_model_version_by_alias(MODEL, "champion").version
+    version = client.get_model_version_by_alias(model, "champion").version
     with tempfile.TemporaryDirectory() as folder:
-        local = mlflow.artifacts.download_artifacts(artifact_uri=client.get_model_version_download_uri(MODEL, version),
+        local = mlflow.artifacts.download_artifacts(artifact_uri=client.get_model_version_download_uri(model, version),
                                                     dst_path=folder, tracking_uri=tracking_uri)
         return mlflow.pyfunc.load_model(local).unwrap_python_model().bundle
 
@@ -270,7 +270,7 @@ def _resident_ids(tracking_uri: str) -> list[str]:
     return [str(r) for r in champion_bundle(tracking_uri).resident_ids()]
 
 
-def store_scaling(tracking_uri: str, folder: Path, sizes: list[int]) -> dict[str, Any]:
+def store_scaling(tracking_uri: str, folder: Path, sizes: list[int], model: str = MODEL) -> dict[str, Any]:
     """The champion's stored lists written again for each size, then opened and looked up in a fresh process."""
     import shutil
     from urllib.parse import unquote, urlparse
@@ -280,7 +280,7 @@ def store_scaling(tracking_uri: str, folder: Path, sizes: list[int]) -> dict[str
     from experiments.list_store_scale import measure, replicate
 
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    run = client.get_run(client.get_model_version_by_alias(MODEL, "champion").run_id)
+    run = client.get_run(client.get_model_version_by_alias(model, "champion").run_id)
     source = Path(unquote(urlparse(run.info.artifact_uri).path)) / "lists"
     report: dict[str, Any] = {"cores": os.cpu_count(), "load_average": os.getloadavg()}
     for size in sizes:
@@ -288,7 +288,7 @@ def store_scaling(tracking_uri: str, folder: Path, sizes: list[int]) -> dict[str
         started = time.perf_counter()
         replicate(source, size, target)
         report[str(size)] = {"write_seconds": round(time.perf_counter() - started, 1),
-                             **measure(target, tracking_uri)}
+                             **measure(target, tracking_uri, model)}
         shutil.rmtree(target)
     return report
 
@@ -307,6 +307,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--not-durable", action="store_true", help="log served lists without a disk flush")
     parser.add_argument("--folder", type=Path, help="work folder (default: a temporary one)")
     parser.add_argument("--store-residents", type=int, nargs="+", help="only measure the list store at these sizes")
+    parser.add_argument("--model", default=MODEL, help="registered model name (with --store-residents)")
     args = parser.parse_args(argv)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     with tempfile.TemporaryDirectory(prefix="linli-latency-") as tmp:
@@ -314,7 +315,7 @@ def main(argv: list[str] | None = None) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         uri = args.tracking_uri or _train(args.residents, folder, args.seed)
         if args.store_residents:
-            print(json.dumps(store_scaling(uri, folder, args.store_residents), indent=2))
+            print(json.dumps(store_scaling(uri, folder, args.store_residents, args.model), indent=2))
             return
         report = run(uri, folder, requests=args.requests, seconds=args.seconds, concurrency=args.concurrency,
                      events=args.events, batch=args.batch, durable=not args.not_durable)

@@ -57,10 +57,10 @@ def replicate(source: Path, residents: int, out: Path) -> dict[str, Any]:
     return json.loads((out / MANIFEST).read_text())
 
 
-def measure(folder: Path, tracking_uri: str, lookups: int = 20_000) -> dict[str, Any]:
+def measure(folder: Path, tracking_uri: str, model: str, lookups: int = 20_000) -> dict[str, Any]:
     """Run :func:`_measure_here` in a fresh process (so its RSS is the store's and the bundle's alone)."""
     done = subprocess.run(
-        [sys.executable, "-m", "experiments.list_store_scale", str(folder), tracking_uri, str(lookups)],
+        [sys.executable, "-m", "experiments.list_store_scale", str(folder), tracking_uri, model, str(lookups)],
         capture_output=True,
         text=True,
         check=True,
@@ -76,12 +76,12 @@ def _status(field: str) -> float:
     return 0.0
 
 
-def _measure_here(folder: Path, tracking_uri: str, lookups: int) -> dict[str, Any]:
+def _measure_here(folder: Path, tracking_uri: str, model: str, lookups: int) -> dict[str, Any]:
     from experiments.latency_bench import champion_bundle
     from serving.list_store import ListStore
     from serving.ranked import cut
 
-    rules = champion_bundle(tracking_uri).rules()
+    rules = champion_bundle(tracking_uri, model).rules()
     before = {"rss_mib": _status("VmRSS"), "rss_anon_mib": _status("RssAnon")}
     manifest = json.loads((folder / MANIFEST).read_text())
     started = time.perf_counter()
@@ -118,4 +118,4 @@ def _measure_here(folder: Path, tracking_uri: str, lookups: int) -> dict[str, An
 
 
 if __name__ == "__main__":
-    print(json.dumps(_measure_here(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]))))
+    print(json.dumps(_measure_here(Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]))))

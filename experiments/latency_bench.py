@@ -280,7 +280,7 @@ def store_scaling(tracking_uri: str, folder: Path, sizes: list[int], model: str 
     from experiments.list_store_scale import measure, replicate
 
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    run = client.get_run(client.get_model_version_by_alias(model, "champion").run_id)
+    run = client.get_run(str(client.get_model_version_by_alias(model, "champion").run_id))
     source = Path(unquote(urlparse(run.info.artifact_uri).path)) / "lists"
     report: dict[str, Any] = {"cores": os.cpu_count(), "load_average": os.getloadavg()}
     for size in sizes:

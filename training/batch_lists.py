@@ -154,6 +154,7 @@ def write_bucket(
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with pa.OSFile(str(partial), "wb") as sink, ipc.new_file(sink, SCHEMA) as writer:
         writer.write_table(table, max_chunksize=max(len(table), 1))  # one record batch: one binary search
+    os.chmod(partial, 0o600)  # pseudonymous ids: private, as the bundle's files are
     os.replace(partial, path)
     return {"file": path.name, "bucket": bucket, "rows": len(table), "sha256": sha256_of(path)}
 
@@ -177,6 +178,7 @@ def write_manifest(
     }
     path = Path(folder) / MANIFEST
     path.write_text(json.dumps(manifest, indent=1))
+    os.chmod(path, 0o600)
     return path
 
 

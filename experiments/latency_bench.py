@@ -3,9 +3,11 @@
 The server runs as its own process with the default setup (``uvicorn``, one worker process, as
 ``linli serve`` runs it); this script is the client, in a second process:
 
-1. start-up: time until ``/ready`` with an empty precomputed-list cache (first start) and, after a restart,
-   with the cache filled (second start); peak RSS of the server with its precompute workers;
-2. on the second server — latency: sequential ``GET /recommendations/{id}?k=10`` on one keep-alive
+1. start-up: time until ``/ready`` (first start, then a restart); the lists come with the version (training
+   stored them, :mod:`training.batch_lists`), so a start maps them and scores nothing; peak RSS of the server;
+2. on the second server — reload: ``POST /models/reload`` until it answers (the new lists opened beside the old,
+   then swapped); RSS after start and after reload, split into anonymous memory and mapped-file pages (shared by
+   every process of the machine); latency: sequential ``GET /recommendations/{id}?k=10`` on one keep-alive
    connection (p50, p99);
 3. throughput: ``--concurrency`` client threads for ``--seconds`` (requests/s, p50, p99, errors);
 4. feedback: batches of ``--batch`` events on lists served in step 3, from ``--concurrency`` threads
@@ -15,6 +17,9 @@ Run (a trained registry, e.g. from ``linli train``)::
 
     python -m experiments.latency_bench --tracking-uri sqlite:///data/mlflow.db
     python -m experiments.latency_bench --residents 100000   # generate + train a registry first
+    python -m experiments.latency_bench --tracking-uri sqlite:///data/mlflow.db --store-residents 100000 1000000
+
+``--store-residents`` measures the list store alone at those sizes (:mod:`experiments.list_store_scale`).
 """
 
 from __future__ import annotations
@@ -177,6 +182,19 @@ def feedback(url: str, served: list[tuple[str, str, str]], events: int, batch: i
             "seconds": round(wall, 2), "events_per_s": round(acknowledged[0] / wall, 1)}
 
 
+def _memory(pid: int) -> dict[str, float]:
+    """RSS of a process in MiB: total, anonymous (its own) and file pages (mapped lists, shared between processes)."""
+    return {f"{field.lower()}_mib": round(_rss_kib(pid, field) / 1024, 1) for field in ("VmRSS", "RssAnon", "RssFile")}
+
+
+def reload_seconds(url: str) -> float:
+    """Seconds ``POST /models/reload`` takes to answer 200 (the version's lists opened and swapped in)."""
+    started = time.perf_counter()
+    response = httpx.post(f"{url}/models/reload", headers={"X-API-Key": ADMIN_KEY}, timeout=600)
+    response.raise_for_status()
+    return round(time.perf_counter() - started, 2)
+
+
 def _train(residents: int, folder: Path, seed: int) -> str:
     from features.sources.synthetic import generate_community
     from training.config import TrainConfig
@@ -184,8 +202,9 @@ def _train(residents: int, folder: Path, seed: int) -> str:
 
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     dataset = generate_community(residents=residents, seed=seed).dataset()
-    train(dataset, tracking_uri=uri, model_name=MODEL, config=TrainConfig.from_toml().with_seed(seed),
-          artifact_location=(folder / "mlartifacts").as_uri())
+    result = train(dataset, tracking_uri=uri, model_name=MODEL, config=TrainConfig.from_toml().with_seed(seed),
+                   artifact_location=(folder / "mlartifacts").as_uri())
+    print(json.dumps({"train_seconds": result.seconds}), file=sys.stderr)  # "lists": the time the lists add
     return uri
 
 
@@ -199,7 +218,7 @@ def run(tracking_uri: str, folder: Path, *, requests: int, seconds: float, concu
            "LINLI_API_KEYS": f"platform:{KEY},admin:{ADMIN_KEY}", "LINLI_DATABASE_URL": store_url,
            "LINLI_CACHE_DIR": str(folder / "cache"), "LINLI_SERVED_LOG_DURABLE": str(durable).lower(),
            "OPENBLAS_NUM_THREADS": "1"}
-    report: dict[str, Any] = {"cores": os.cpu_count(), "served_log_durable": durable}
+    report: dict[str, Any] = {"cores": os.cpu_count(), "served_log_durable": durable, "load_average": os.getloadavg()}
     with server(env) as first:  # fills the cache of precomputed lists when it is empty
         report["first_start"] = _startup(first)
     with server(env) as second:
@@ -207,7 +226,10 @@ def run(tracking_uri: str, folder: Path, *, requests: int, seconds: float, concu
         report["second_start"] = _startup(second)
         residents = _resident_ids(tracking_uri)
         report["residents"] = len(residents)
-        report["rss_after_start_mib"] = round(_rss_kib(second["pid"]) / 1024, 1)
+        report["rss_after_start"] = _memory(second["pid"])
+        report["latency_after_start"] = sequential_latency(url, residents, requests)
+        report["reload_seconds"] = reload_seconds(url)
+        report["rss_after_reload"] = _memory(second["pid"])
         report["latency"] = sequential_latency(url, residents, requests)
         load = throughput(url, residents, seconds, concurrency)
         served = load.pop("_served")
@@ -229,23 +251,46 @@ def _startup(started: dict[str, Any]) -> dict[str, Any]:
                                        "list_length")}}
 
 
-def champion_bundle(tracking_uri: str) -> Any:
-    """The bundle registered as ``linli-recommender@champion`` (read from the registry, not from a server)."""
+def champion_bundle(tracking_uri: str, model: str = MODEL) -> Any:
+    """The bundle registered as ``<model>@champion`` (read from the registry, not from a server)."""
     import mlflow.artifacts
     import mlflow.pyfunc
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    version = client.get_model_version_by_alias(MODEL, "champion").version
+    version = client.get_model_version_by_alias(model, "champion").version
     with tempfile.TemporaryDirectory() as folder:
-        local = mlflow.artifacts.download_artifacts(artifact_uri=client.get_model_version_download_uri(MODEL, version),
+        local = mlflow.artifacts.download_artifacts(artifact_uri=client.get_model_version_download_uri(model, version),
                                                     dst_path=folder, tracking_uri=tracking_uri)
         return mlflow.pyfunc.load_model(local).unwrap_python_model().bundle
 
 
 def _resident_ids(tracking_uri: str) -> list[str]:
     """Resident ids of the served model, from its precomputed-list cache-independent source: the registry."""
-    return [str(r) for r in champion_bundle(tracking_uri).model.resident_ids_.external]
+    return [str(r) for r in champion_bundle(tracking_uri).resident_ids()]
+
+
+def store_scaling(tracking_uri: str, folder: Path, sizes: list[int], model: str = MODEL) -> dict[str, Any]:
+    """The champion's stored lists written again for each size, then opened and looked up in a fresh process."""
+    import shutil
+    from urllib.parse import unquote, urlparse
+
+    from mlflow import MlflowClient
+
+    from experiments.list_store_scale import measure, replicate
+
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    run = client.get_run(str(client.get_model_version_by_alias(model, "champion").run_id))
+    source = Path(unquote(urlparse(run.info.artifact_uri).path)) / "lists"
+    report: dict[str, Any] = {"cores": os.cpu_count(), "load_average": os.getloadavg()}
+    for size in sizes:
+        target = folder / f"store-{size}"
+        started = time.perf_counter()
+        replicate(source, size, target)
+        report[str(size)] = {"write_seconds": round(time.perf_counter() - started, 1),
+                             **measure(target, tracking_uri, model)}
+        shutil.rmtree(target)
+    return report
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -261,12 +306,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--not-durable", action="store_true", help="log served lists without a disk flush")
     parser.add_argument("--folder", type=Path, help="work folder (default: a temporary one)")
+    parser.add_argument("--store-residents", type=int, nargs="+", help="only measure the list store at these sizes")
+    parser.add_argument("--model", default=MODEL, help="registered model name (with --store-residents)")
     args = parser.parse_args(argv)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     with tempfile.TemporaryDirectory(prefix="linli-latency-") as tmp:
         folder = args.folder or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         uri = args.tracking_uri or _train(args.residents, folder, args.seed)
+        if args.store_residents:
+            print(json.dumps(store_scaling(uri, folder, args.store_residents, args.model), indent=2))
+            return
         report = run(uri, folder, requests=args.requests, seconds=args.seconds, concurrency=args.concurrency,
                      events=args.events, batch=args.batch, durable=not args.not_durable)
     print(json.dumps(report, indent=2))

@@ -9,6 +9,8 @@ a rule decides is explainable from the feature pipeline and is identical in trai
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -156,18 +158,65 @@ class ServiceRules:
             key = _demote(key, deferred)  # after the head, in rank order: the key stays the list's order
             regroup = np.argsort(~head, axis=1, kind="stable")
             order, valid = np.take_along_axis(order, regroup, axis=1), np.take_along_axis(valid, regroup, axis=1)
-        promoted = np.zeros_like(valid)
-        if self.config.offline_quota > 0:
-            prefers = residents["prefers_offline"].to_numpy(dtype=np.float64) == 1
-            capable = valid & self.offline_capable_[order]
-            promoted = capable & (np.cumsum(capable, axis=1) <= self.config.offline_quota) & prefers[:, None]
-        n_promoted_in_k = np.minimum(promoted.sum(axis=1), k)
-        others = valid & ~promoted
-        chosen = promoted | (others & (np.cumsum(others, axis=1) <= (k - n_promoted_in_k)[:, None]))
+        prefers = residents["prefers_offline"].to_numpy(dtype=np.float64) == 1
+        chosen = self.fill(valid, self.offline_capable_[order], prefers, k)
         position = np.where(chosen, np.arange(m)[None, :], m)  # keep rank order among the chosen
         picked = np.sort(position, axis=1)[:, :k]
         out = np.where(picked < m, np.take_along_axis(order, np.minimum(picked, m - 1), axis=1), -1)
         return out, key
+
+    def fill(self, valid: np.ndarray, capable: np.ndarray, prefers_offline: np.ndarray, k: int) -> np.ndarray:
+        """Which places of ranked lists make the top ``k``: the offline quota, then rank order.
+
+        An offline-preferring resident keeps their first ``offline_quota`` offline-capable services; the others
+        fill the list in rank order up to ``k``. :meth:`select` ends with it, and serving re-applies it to a
+        stored list cut to another length or filtered by a request context.
+
+        Parameters
+        ----------
+        valid : ndarray of bool (n, m)
+            Places that may be listed, in rank order.
+        capable : ndarray of bool (n, m)
+            Whether the service at each place can be used offline.
+        prefers_offline : ndarray of bool (n,)
+        k : int
+
+        Returns
+        -------
+        ndarray of bool (n, m)
+            The chosen places (at most ``k`` per row).
+        """
+        promoted = np.zeros_like(valid)
+        if self.config.offline_quota > 0:
+            capable = valid & capable
+            promoted = (capable & (np.cumsum(capable, axis=1) <= self.config.offline_quota)
+                        & np.asarray(prefers_offline, dtype=bool)[:, None])
+        n_promoted_in_k = np.minimum(promoted.sum(axis=1), k)
+        others = valid & ~promoted
+        return promoted | (others & (np.cumsum(others, axis=1) <= (k - n_promoted_in_k)[:, None]))
+
+    def positions(self, services: np.ndarray, prefers_offline: bool, k: int) -> np.ndarray:
+        """Positions (in rank order) of the services one stored list keeps at length ``k`` (see :meth:`fill`).
+
+        Parameters
+        ----------
+        services : ndarray of int
+            Internal service ids of one ranked list.
+        prefers_offline : bool
+        k : int
+        """
+        services = np.asarray(services, dtype=np.int64)
+        chosen = self.fill(np.ones((1, len(services)), dtype=bool), self.offline_capable_[services][None, :],
+                           np.array([prefers_offline]), k)[0]
+        return np.flatnonzero(chosen)[:k]
+
+    def without_diversity(self) -> ServiceRules:
+        """These rules without the diversity rules (per-category cap, minimum categories), for a resident's
+        request for named services."""
+        config = self.config.model_copy(update={"max_per_category": 0, "min_categories": 0})
+        rules = copy.copy(self)  # the fitted arrays are shared, never written
+        rules.config = config
+        return rules
 
 
 def _rank_within_category(categories: np.ndarray) -> np.ndarray:

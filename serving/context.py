@@ -69,7 +69,7 @@ class ServiceCatalog:
 
     @classmethod
     def from_services(cls, services: pd.DataFrame) -> ServiceCatalog:
-        """Build the catalogue from a services table in internal id order (``HybridRecommender.services_``)."""
+        """Build the catalogue from a services table in internal id order (``ModelBundle.catalogue()``)."""
         n = len(services)
 
         def texts(column: str) -> list[str | None]:

@@ -1,14 +1,17 @@
-"""The served model: the bundle registered under an alias, loaded from MLflow (no server) with every known
-resident's list precomputed, and swapped atomically on reload.
+"""The served model: the bundle registered under an alias, loaded from MLflow (no server) with the lists stored
+with it (memory-mapped, :mod:`serving.list_store`), and swapped atomically on reload.
 
 A request reads :attr:`ModelHolder.current` once and uses that :class:`ServedModel` to the end, so a
-reload never changes a list half-way. :meth:`ModelHolder.load` builds the new model completely —
-download, verify, read, validate, precompute (or read the per-version cache) — before one reference
-assignment swaps it in; a bundle that fails any step leaves the old one serving.
+reload never changes a list half-way, and the old version's mapped lists stay readable until its last request
+ends. :meth:`ModelHolder.load` builds the new model completely — download, verify, read, validate, open the new
+lists beside the old — before one reference assignment swaps it in; a bundle or lists that fail any step
+(missing, partial, corrupt) leave the old one serving. :meth:`ModelHolder.load` is the one entry point for a
+reload, whatever triggers it.
 
 Nothing from the registry runs before it is verified: the bundle folder's signed manifest and the SHA-256
 recorded on its run are checked first (:func:`training.tracking.read_verified_bundle`), and its pickled part is
-read through an allowlist. MLflow's pyfunc loader is never used. The list cache is private (folder 700, files 600).
+read through an allowlist. MLflow's pyfunc loader is never used. The lists are checked against the SHA-256 recorded
+on the run (:func:`serving.precompute.open_lists`).
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ from features.local_time import TIMEZONE
 from recommenders.signing import private_dir
 from serving.ab import in_challenger
 from serving.context import RequestContext, ServiceCatalog
-from serving.precompute import precompute_all, rank_residents
-from serving.ranked import Pick, RankedLists
+from serving.list_store import ListStore, ListStoreError
+from serving.precompute import open_lists, score_now
+from serving.ranked import Pick, cut
 from serving.request_answer import RequestServing
 from serving.settings import ServingSettings
 from training.bundle import ModelBundle
@@ -82,17 +86,17 @@ class ServedModel:
     run_id : str
     variant : str
         The alias it was loaded by (``champion``), reported with every list.
-    lists : RankedLists
-        Every known resident's precomputed list.
+    lists : ListStore
+        Every known resident's list, stored with the version and memory-mapped.
     catalog : ServiceCatalog
     loaded_at : datetime
         When the model was built (aware, Asia/Shanghai).
     load_seconds : float
         Download, unpickle and validation.
     precompute_seconds : float
-        Building (or reading) the precomputed lists.
+        Checking and mapping the stored lists (none are scored at load).
     from_cache : bool
-        Whether the lists came from the cache.
+        Whether the lists were stored with the version (always, since lists come with the version).
     requests : RequestServing, optional
         The text model and rules that answer ``POST /requests``, built from the bundle's catalogue at load;
         ``None`` when it could not be built (the server log says why; recommendations serve regardless).
@@ -102,7 +106,7 @@ class ServedModel:
     version: str
     run_id: str
     variant: str
-    lists: RankedLists
+    lists: ListStore
     catalog: ServiceCatalog
     loaded_at: datetime
     load_seconds: float
@@ -114,10 +118,10 @@ class ServedModel:
                   profiles: pd.DataFrame | None = None, pool: bool = False) -> list[tuple[list[Pick], bool]]:
         """Each resident's top-``k`` services fitting ``context``, and whether they were ranked from a profile.
 
-        Known residents are answered from the precomputed lists; residents the model has not seen (with a
-        row in ``profiles``) and ``k`` beyond the precomputed length are ranked now by the bundle. With
-        ``pool``, the precomputed exploration pool counts as precomputed (its services carry their checkable
-        reasons only), so exploration never waits for the model.
+        Residents with a stored list are answered from it; residents without one (known to the bundle, or
+        new with a row in ``profiles``) and ``k`` beyond the stored length are ranked now by the bundle. With
+        ``pool``, the stored exploration pool counts as stored (its services carry their checkable reasons
+        only), so exploration never waits for the model.
 
         Raises
         ------
@@ -126,27 +130,28 @@ class ServedModel:
         features.errors.DataValidationError
             If a profile row breaks the residents contract.
         """
-        rows = {r: self.lists.row_of(r) for r in resident_ids}
-        unknown = [r for r, row in rows.items() if row < 0]
+        found = {r: self.lists.locate(r) for r in resident_ids}
+        unstored = [r for r, place in found.items() if place is None]
+        unknown = [r for r, known in zip(unstored, self.bundle.knows(unstored), strict=True) if not known]
         profiled = set() if profiles is None else set(profiles[C.RESIDENT].astype(str))
         missing = [r for r in unknown if r not in profiled]
         if missing:
             raise UnknownResidentError(missing, self.version)
         limit = self.lists.k + (self.lists.depth if pool else 0)
-        now = unknown + [r for r, row in rows.items() if row >= 0 and k > limit]
-        fresh = None
+        now = unstored + [r for r, place in found.items() if place is not None and k > limit]
+        fresh: ListStore | None = None
         if now:
             frame = profiles[profiles[C.RESIDENT].astype(str).isin(unknown)] if unknown and profiles is not None \
                 else None
-            fresh = rank_residents(self.bundle, now, k, profile_rows=frame)
+            fresh = score_now(self.bundle, now, k, profile_rows=frame)
         allowed = self.catalog.allowed(context or RequestContext())
-        rules = self.bundle.model.rules_
+        rules, ranked_now, cold = self.bundle.rules(), set(now), set(unknown)
         out = []
         for resident in resident_ids:
-            source = fresh if resident in now and fresh is not None else self.lists
-            picks = source.pick(source.row_of(resident), k, allowed, int(rules.config.offline_quota),
-                                rules.offline_capable_)
-            out.append((picks, resident in unknown))
+            place = fresh.locate(resident) if fresh is not None and resident in ranked_now else found[resident]
+            if place is None:
+                raise RuntimeError(f"no list came back for resident {resident!r}")
+            out.append((cut(*place, k, allowed, rules), resident in cold))
         return out
 
 
@@ -234,8 +239,9 @@ class ModelHolder:
             else:
                 self._current = served  # the swap: one reference assignment
             self.last_error = None
-            logger.info("serving %s version %s as %s (%d residents precomputed)", self.settings.model_name,
-                        served.version, served.variant, len(served.lists))
+            logger.info("serving %s version %s as %s (lists of %d residents mapped in %.1f s)",
+                        self.settings.model_name, served.version, served.variant, len(served.lists),
+                        served.precompute_seconds)
             return served
         except ModelLoadError as exc:
             self.last_error = str(exc)
@@ -290,14 +296,19 @@ class ModelHolder:
             except Exception as exc:  # anything from a missing file to a bad signature or a refused pickle
                 raise ModelLoadError(f"{name} version {meta.version} cannot be loaded: {exc}") from exc
             _validate(bundle, name, meta.version)
-            loaded = time.perf_counter()
-            lists, from_cache = self._lists(bundle, meta, local)
-        catalog = ServiceCatalog.from_services(bundle.model.services_)
-        precomputed = time.perf_counter()
+        loaded = time.perf_counter()
+        cache = self.settings.lists_cache()
+        try:
+            lists = open_lists(self.client, self.settings.tracking_uri(), meta, bundle,
+                               private_dir(cache) if cache is not None else None)
+        except (ListStoreError, OSError) as exc:
+            raise ModelLoadError(f"{name} version {meta.version} cannot serve: {exc}") from exc
+        catalog = ServiceCatalog.from_services(bundle.catalogue())
+        opened = time.perf_counter()
         return ServedModel(bundle=bundle, version=str(meta.version), run_id=str(meta.run_id), variant=alias,
                            lists=lists, catalog=catalog, loaded_at=datetime.now(TIMEZONE),
-                           load_seconds=loaded - started, precompute_seconds=precomputed - loaded,
-                           from_cache=from_cache, requests=self._requests(bundle, str(meta.version)))
+                           load_seconds=loaded - started, precompute_seconds=opened - loaded,
+                           from_cache=True, requests=self._requests(bundle, str(meta.version)))
 
     def _requests(self, bundle: ModelBundle, version: str) -> RequestServing | None:
         """The text model for ``POST /requests`` from the bundle's catalogue; ``None`` (logged) when it fails."""
@@ -318,43 +329,16 @@ class ModelHolder:
             raise ModelLoadError(f"the registry at {self.settings.tracking_uri()} has no {name} version with alias "
                                  f"{alias!r}; train one with `linli train` (it sets the aliases): {exc}") from exc
 
-    def _lists(self, bundle: ModelBundle, meta: ModelVersion, local: Path) -> tuple[RankedLists, bool]:
-        k, depth = self.settings.precompute_k, self.settings.exploration_depth
-        folder = self.settings.lists_cache()
-        name = f"{self.settings.model_name}-v{meta.version}-{meta.run_id}-k{k}+{depth}.npz"
-        path = folder / name if folder else None
-        residents = bundle.model.resident_ids_.external
-        if path is not None and path.exists():
-            try:
-                cached = RankedLists.load(path)
-                if (cached.k, cached.depth) == (k, depth) and cached.residents.equals(residents.astype(object)):
-                    return cached, True
-                logger.warning("ignoring cached lists %s: they do not match the bundle", path)
-            except (OSError, ValueError, KeyError) as exc:
-                logger.warning("ignoring unreadable cached lists %s: %s", path, exc)
-        workers = self.settings.workers_for(len(residents))
-        try:
-            lists = precompute_all(bundle, k, self.settings.precompute_batch, workers, local, depth=depth)
-        except Exception as exc:
-            raise ModelLoadError(f"version {meta.version} failed while ranking its residents: {exc}") from exc
-        if path is not None:
-            try:
-                private_dir(path.parent)
-                os.chmod(lists.save(path), 0o600)  # written inside the private folder, so never readable by others
-            except OSError as exc:
-                logger.warning("cannot cache precomputed lists at %s: %s", path, exc)
-        return lists, False
-
 
 def _validate(bundle: object, name: str, version: str) -> None:
     """A bundle serves only if it is a Linli bundle that recommends for one of its residents."""
     if not isinstance(bundle, ModelBundle):
         raise ModelLoadError(f"{name} version {version} is not a Linli model bundle ({type(bundle).__name__})")
     try:
-        residents = bundle.model.resident_ids_.external
+        residents = bundle.resident_ids()
         if len(residents) == 0:
             raise ValueError("the bundle knows no residents")
-        probe = rank_residents(bundle, [str(residents[0])], 3)
+        probe = score_now(bundle, [str(residents[0])], 3)
         if len(probe) != 1:
             raise ValueError("no list came back for a known resident")
     except Exception as exc:

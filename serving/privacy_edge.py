@@ -7,6 +7,7 @@ logs only ever see the pseudonym.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request, status
@@ -36,11 +37,18 @@ def stored_id(request: Request, resident_id: str) -> str:
 
 
 def drop_cached_lists(folder: Path | None) -> int:
-    """Delete every precomputed-list file of the serving cache (they are rebuilt at the next load); the count."""
+    """Delete every list copy of the serving cache (downloaded again from the registry at the next load); the count.
+
+    A process that has the lists mapped keeps reading them; the erased resident is refused at the edge
+    (:func:`stored_id`) and leaves the stored lists at the next retrain.
+    """
     if folder is None or not folder.is_dir():
         return 0
     dropped = 0
-    for path in folder.glob("*.npz"):
-        path.unlink(missing_ok=True)
+    for path in [*folder.glob("*.npz"), *folder.glob("lists-v*")]:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
         dropped += 1
     return dropped

@@ -67,7 +67,7 @@ class RequestServing:
     @classmethod
     def build(cls, bundle: ModelBundle, lexicon_paths: tuple[Path, ...] = ()) -> RequestServing:
         """Build the text model from ``bundle``'s services (internal order) and wrap the bundle's rules."""
-        return cls(RequestModel.build(bundle.model.services_, lexicon_paths=lexicon_paths), ResidentRules(bundle))
+        return cls(RequestModel.build(bundle.catalogue(), lexicon_paths=lexicon_paths), ResidentRules(bundle))
 
 
 @dataclass(frozen=True)
@@ -142,13 +142,11 @@ def answer_request(served: ServedModel, serving: RequestServing, body: RequestIn
 
 def _personal_scores(served: ServedModel, resident_id: str | None) -> dict[str, float] | None:
     """The resident's scores from their precomputed list (``None`` when the lists do not cover them)."""
-    row = served.lists.row_of(resident_id) if resident_id else -1
-    if row < 0:
+    ranked = served.lists.ranked(resident_id) if resident_id else None
+    if ranked is None:
         return None
-    start, end = int(served.lists.offsets[row]), int(served.lists.offsets[row + 1])
     ids = served.catalog.ids
-    return {ids[int(s)]: float(v) for s, v in zip(served.lists.services[start:end], served.lists.scores[start:end],
-                                                  strict=True)}
+    return {ids[int(s)]: float(v) for s, v in zip(*ranked, strict=True)}
 
 
 def _not_offered(served: ServedModel, matches: dict[int, ServiceMatch], allowed: np.ndarray, in_scope: np.ndarray,

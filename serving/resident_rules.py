@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 
 from features.columns import Columns as C
-from recommenders.candidates import resident_table
 from recommenders.rules import RULE_RESIDENT_FEATURES, ServiceRules
 from training.bundle import ModelBundle
 
@@ -96,15 +95,10 @@ class ResidentRules:
     """
 
     def __init__(self, bundle: ModelBundle) -> None:
-        self.model = bundle.model
-        fitted: ServiceRules = self.model.rules_
-        config = fitted.config.model_copy(update={"max_per_category": 0, "min_categories": 0})
-        self.rules = ServiceRules(config, self.model.services_, fitted.one_off_)
-        self.services = self.model.service_ids_.external.to_numpy(dtype=object)
-        pipeline = self.model.pipeline_
-        self._communities = pipeline.community_index_
-        self._home = pipeline.resident_community_
-        residents = self.model.resident_ids_.external
+        self.bundle = bundle
+        self.rules: ServiceRules = bundle.rules().without_diversity()
+        self.services = bundle.service_ids().to_numpy(dtype=object)
+        residents = bundle.resident_ids()
         self._row = {str(r): i for i, r in enumerate(residents)}
         self._table = self._precompute(residents.to_numpy(dtype=object))
 
@@ -123,11 +117,10 @@ class ResidentRules:
         values = t.resident[internal]
         rule_resident = pd.DataFrame([values], index=pd.Index([resident_id]), columns=list(RULE_RESIDENT_FEATURES))
         cross = pd.DataFrame({"accessibility_match": t.fits[internal].astype(np.float64)})
-        home = int(self._home[internal])
-        community = str(self._communities[home]) if home >= 0 else None
         prefers = values[RULE_RESIDENT_FEATURES.index("prefers_offline")] == 1
-        return ResidentFacts(resident_id=resident_id, community=community, prefers_offline=bool(prefers),
-                             allowed=t.allowed[internal], reasons=reasons, rule_resident=rule_resident, cross=cross)
+        return ResidentFacts(resident_id=resident_id, community=self.bundle.home_community(resident_id),
+                             prefers_offline=bool(prefers), allowed=t.allowed[internal], reasons=reasons,
+                             rule_resident=rule_resident, cross=cross)
 
     def order(self, facts: ResidentFacts, scores: np.ndarray, k: int) -> list[int]:
         """Services to offer, best first: ``scores`` (−inf where not a candidate) ranked by the rules.
@@ -145,7 +138,7 @@ class ResidentRules:
 
     def _precompute(self, residents: np.ndarray) -> _RuleTable:
         """The rule inputs of ``residents`` (all the bundle knows), :data:`_BATCH` at a time."""
-        pipeline, m = self.model.pipeline_, len(self.services)
+        m = len(self.services)
         n = len(residents)
         allowed = np.zeros((n, m), dtype=bool)
         reason = np.full((n, m), -1, dtype=np.int8)
@@ -155,13 +148,12 @@ class ResidentRules:
             ids = residents[start:start + _BATCH]
             b = len(ids)
             pairs = pd.DataFrame({C.RESIDENT: np.repeat(ids, m), C.SERVICE: np.tile(self.services, b)})
-            cross = pipeline.cross_features(pairs)
+            cross = self.bundle.cross_features(pairs)
             ok = self.rules.allowed(cross, (b, m))
             allowed[start:start + b] = ok
             reason[start:start + b] = self._reasons(cross, ok)
             fits[start:start + b] = cross["accessibility_match"].to_numpy(dtype=np.float64).reshape(b, m) == 1
-            table = resident_table(pipeline, ids, np.ones(b, dtype=bool))[list(RULE_RESIDENT_FEATURES)]
-            resident[start:start + b] = table.to_numpy(dtype=np.float64, na_value=np.nan)
+            resident[start:start + b] = self.bundle.rule_residents(ids).to_numpy(dtype=np.float64, na_value=np.nan)
         return _RuleTable(allowed=allowed, reason=reason, fits=fits, resident=resident)
 
     def _reasons(self, cross: pd.DataFrame, allowed: np.ndarray) -> np.ndarray:

@@ -30,9 +30,11 @@ import numpy as np
 import pandas as pd
 
 from profiling.profile import ResidentProfile
+from recommenders.candidates import resident_table
 from recommenders.errors import ModelFileError
 from recommenders.hybrid import HybridRecommender
 from recommenders.persistence import read_object, write_object
+from recommenders.rules import RULE_RESIDENT_FEATURES, ServiceRules
 from recommenders.signing import private_dir, verify_manifest, write_manifest, write_private
 from training.bundle_frames import join_frames, split_frames
 
@@ -78,6 +80,53 @@ class ModelBundle:
     def recommend(self, resident_ids: list[str], k: int = 10, **options: Any) -> pd.DataFrame:
         """Recommendations with explanations; see :meth:`HybridRecommender.recommend`."""
         return self.model.recommend(resident_ids, k, explain=options.pop("explain", True), **options)
+
+    # ----- the serving interface: what serving reads of the fitted model, by name -------------------------
+    def resident_ids(self) -> pd.Index:
+        """External ids of the residents the model knows, in internal id order."""
+        return pd.Index(self.model.resident_ids_.external.astype(object))
+
+    def service_ids(self) -> pd.Index:
+        """External ids of the catalogue's services, in internal id order (stored lists hold these positions)."""
+        return pd.Index(self.model.service_ids_.external.astype(object))
+
+    def catalogue(self) -> pd.DataFrame:
+        """The services table the model was fitted on, in internal id order."""
+        return self.model.services_
+
+    def knows(self, resident_ids: list[str] | np.ndarray) -> np.ndarray:
+        """Whether the model knows each resident (bool per id)."""
+        ids = np.asarray(resident_ids, dtype=object)
+        return np.asarray(self.model.resident_ids_.to_internal(ids, strict=False) >= 0, dtype=bool)
+
+    def rules(self) -> ServiceRules:
+        """The fitted service rules (eligibility, one-off, accessibility, offline quota, diversity)."""
+        return self.model.rules_
+
+    def cross_features(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        """Resident × service features of known ``resident_id, service_id`` pairs (the rules' inputs)."""
+        return self.model.pipeline_.cross_features(pairs)
+
+    def rule_residents(self, resident_ids: list[str] | np.ndarray, profile_rows: pd.DataFrame | None = None
+                       ) -> pd.DataFrame:
+        """The rules' resident inputs (:data:`recommenders.rules.RULE_RESIDENT_FEATURES`), one row per id in order;
+        residents the model does not know are read from their ``profile_rows`` (cold start)."""
+        ids = np.asarray(resident_ids, dtype=object)
+        table = resident_table(self.model.pipeline_, ids, self.knows(ids), profile_rows)
+        return table[list(RULE_RESIDENT_FEATURES)]
+
+    def prefers_offline(self, resident_ids: list[str] | np.ndarray, profile_rows: pd.DataFrame | None = None
+                        ) -> np.ndarray:
+        """Whether the offline quota applies to each resident (bool per id; see :meth:`rule_residents`)."""
+        values = self.rule_residents(resident_ids, profile_rows)["prefers_offline"]
+        return values.to_numpy(dtype=np.float64, na_value=np.nan) == 1
+
+    def home_community(self, resident_id: str) -> str | None:
+        """The community a known resident lives in, in the training data (``None`` when unknown)."""
+        internal = int(self.model.resident_ids_.to_internal([resident_id], strict=False)[0])
+        pipeline = self.model.pipeline_
+        home = int(pipeline.resident_community_[internal]) if internal >= 0 else -1
+        return str(pipeline.community_index_[home]) if home >= 0 else None
 
     def save(self, path: str | Path) -> Path:
         """Write the bundle to the folder ``path`` (made private) and sign it; returns the folder.

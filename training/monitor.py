@@ -255,7 +255,7 @@ def _alias_personas(client: MlflowClient, tracking_uri: str, model_name: str,
         connect(tracking_uri)
         bundle = load_bundle(model_name, alias)
         tags = bundle.profile.personas.tags
-        services = len(bundle.model.services_)
+        services = len(bundle.service_ids())
     except Exception as exc:  # an unreadable bundle: metrics without personas still help
         return None, None, f"none ({model_name}@{alias} has no readable persona tags: {type(exc).__name__}: {exc})"
     return tags, services, f"{model_name}@{alias}"

@@ -4,9 +4,11 @@ registered version → promotion gate. One call, one run, one version."""
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -18,6 +20,7 @@ from profiling.config import ProfilingConfig
 from profiling.profile import profile_dataset
 from recommenders.hybrid import HybridRecommender
 from recommenders.registry import make_recommender
+from training.batch_lists import write_lists
 from training.bundle import ModelBundle
 from training.config import TrainConfig
 from training.evaluation import EvaluationWindow
@@ -25,7 +28,7 @@ from training.feedback_data import FeedbackLog, FeedbackMerge, merge_feedback
 from training.online_gate import OnlineCheck, known_residents, online_check
 from training.promotion import Decision, decide
 from training.splits import require_residents, time_split
-from training.tracking import CHALLENGER, CHAMPION, connect, flat_metrics, log_bundle, version_by_alias
+from training.tracking import CHALLENGER, CHAMPION, connect, flat_metrics, log_bundle, log_lists, version_by_alias
 
 Progress = Callable[[str], None]
 PER_PERSONA = "per_persona_ndcg@10"
@@ -184,10 +187,15 @@ def register_trained(bundle: ModelBundle, trained: Trained, *, tracking_uri: str
     decision = decide(metrics["hybrid"], champion_metrics, cfg.gate, trained.persona_counts, online.evidence)
     if champion_version is not None:
         decision.reasons.insert(0, f"compared with champion version {champion_version}")
-    with mlflow.start_run() as run:
+    with tempfile.TemporaryDirectory(prefix="linli-lists-") as lists, mlflow.start_run() as run:
+        say("lists")
+        started = time.perf_counter()
+        write_lists(bundle, Path(lists))  # serving opens them; it does not score them
+        seconds["lists"] = round(time.perf_counter() - started, 2)
         _log_run(cfg, bundle, trained.counts, split, metrics, decision, seconds)
         _log_online(merge, online)
         mlflow.log_metrics({f"data.{k}": float(v) for k, v in trained.dropped.items() if k == OUT_OF_TIME})
+        log_lists(Path(lists))  # before the version exists: an alias never names a version without its lists
         version = log_bundle(bundle, model_name)
         client.set_registered_model_alias(model_name, CHAMPION if decision.promoted else CHALLENGER, version.version)
         mlflow.set_tag("linli.model_version", version.version)

@@ -37,6 +37,10 @@ EXPERIMENT = "linli"
 CHAMPION, CHALLENGER = "champion", "challenger"
 #: Prefix of the run tags holding the SHA-256 of each bundle file.
 SHA256_TAG = "linli.sha256."
+#: Run tag holding the SHA-256 of the stored lists' manifest (:mod:`training.batch_lists`).
+LISTS_TAG = "linli.lists.sha256"
+#: Artifact folder of the stored lists in the run.
+LISTS_ARTIFACT = "lists"
 
 
 def metric_key(name: str) -> str:
@@ -75,7 +79,7 @@ def log_bundle(bundle: ModelBundle, model_name: str) -> ModelVersion:
     # it in input_example.json and serving_input_example.json, readable by anyone with the registry, and a
     # synthetic id cannot serve as one (MLflow validates an example by predicting it, and an unknown resident
     # has no list). The signature documents the input instead: a ``resident_id`` column and a ``k`` parameter.
-    sample = pd.DataFrame({C.RESIDENT: bundle.model.resident_ids_.to_external([0])})
+    sample = pd.DataFrame({C.RESIDENT: [str(bundle.resident_ids()[0])]})
     with warnings.catch_warnings():  # `rank` is an int column that is never missing: MLflow's hint does not apply
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column")
         signature = infer_signature(sample, bundle.recommend(sample[C.RESIDENT].tolist(), 3), params={"k": 10})
@@ -97,6 +101,17 @@ def log_bundle(bundle: ModelBundle, model_name: str) -> ModelVersion:
     client = MlflowClient()
     versions = client.search_model_versions(f"name='{model_name}' and run_id='{info.run_id}'")
     return max(versions, key=lambda v: int(v.version))
+
+
+def log_lists(folder: Path) -> None:
+    """Log a folder written by :func:`training.batch_lists.write_lists` as the run's ``lists`` artifacts, with the
+    SHA-256 of its manifest as a run tag (the manifest holds every file's SHA-256; serving checks both)."""
+    mlflow.set_tag(LISTS_TAG, sha256_file(Path(folder) / "manifest.json"))
+    previous = os.umask(0o077)
+    try:
+        mlflow.log_artifacts(str(folder), LISTS_ARTIFACT)
+    finally:
+        os.umask(previous)
 
 
 def version_by_alias(client: MlflowClient, model_name: str, alias: str) -> ModelVersion | None:

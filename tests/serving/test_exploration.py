@@ -44,7 +44,7 @@ def test_the_pool_is_precomputed_with_the_lists_and_ranked_as_the_model_ranks(ho
     model, k = holder.current, holder.settings.precompute_k
     depth = model.lists.depth
     assert depth == holder.settings.exploration_depth
-    residents = [str(r) for r in model.lists.residents[:20]]
+    residents = [str(r) for r in model.bundle.resident_ids()[:20]]
     pooled = model.recommend(residents, k + depth, pool=True)  # from the precomputed lists
     fresh = model.recommend(residents, k + depth)  # beyond the explained length: ranked now by the bundle
     for (cached, _), (ranked, _) in zip(pooled, fresh, strict=True):

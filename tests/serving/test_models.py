@@ -139,11 +139,12 @@ def test_start_without_champion_says_why(settings: ServingSettings) -> None:
         assert ready.status_code == 503 and "gold" in ready.json()["detail"]
 
 
-def test_precomputed_lists_are_cached_per_version(settings: ServingSettings, holder: ModelHolder) -> None:
+def test_lists_come_with_the_version(settings: ServingSettings, holder: ModelHolder) -> None:
     again = ModelHolder(settings).load()
     assert again.from_cache and again.version == holder.current.version
-    assert again.lists.residents.equals(holder.current.lists.residents)
-    assert (again.lists.services == holder.current.lists.services).all()
+    assert len(again.lists) == len(holder.current.lists) == len(holder.current.bundle.resident_ids())
+    for mine, theirs in zip(again.lists.files, holder.current.lists.files, strict=True):
+        assert (mine.hashes == theirs.hashes).all() and (mine.services == theirs.services).all()
 
 
 def test_holder_raises_load_errors(settings: ServingSettings) -> None:

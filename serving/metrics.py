@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -102,6 +103,14 @@ def observe_serving(holder: ModelHolder) -> None:
             except Exception:  # the registry is out of reach: the age is left out until it answers
                 continue
         CREATED.labels(served.variant).set(_created_cache[key])
+
+
+@contextmanager
+def commit_timer(table: str) -> Iterator[None]:
+    """Time the write transaction in the block as a commit of ``table``; a transaction that fails is not counted."""
+    started = time.perf_counter()
+    yield
+    COMMIT.labels(table).observe(time.perf_counter() - started)
 
 
 def count_lists(versions: Iterable[tuple[str, str]]) -> None:
@@ -197,6 +206,7 @@ __all__ = [
     "REQUESTS",
     "VERSION",
     "MetricsMiddleware",
+    "commit_timer",
     "count_lists",
     "exposition",
     "families",

@@ -67,7 +67,7 @@ def post_feedback(body: Annotated[FeedbackBody, Body(openapi_examples=_EXAMPLES)
               for e in (body.events if isinstance(body, FeedbackBatch) else [body])]
     skew = timedelta(seconds=settings.feedback_clock_skew_seconds)
     try:
-        with one_writer(request), metrics.COMMIT.labels("feedback_events").time():
+        with one_writer(request), metrics.commit_timer("feedback_events"):
             stored = store.add_events(events, skew=skew, services=_catalogue(request.app.state.holder))
     except EventRejectedError as exc:
         metrics.FEEDBACK.labels("refused").inc(len(events))

@@ -147,7 +147,7 @@ def _log(request: Request, lists: list[Answer]) -> str:
 
     def write(lists: list[ServedList]) -> None:  # on the log's writer thread
         store = ready_store(request)
-        with one_writer(request), metrics.COMMIT.labels("served_lists").time():
+        with one_writer(request), metrics.commit_timer("served_lists"):
             store.log_served_many(lists, durable=durable)
 
     try:

@@ -39,14 +39,14 @@ def _fresh(url: str, path: str, **kwargs: object) -> httpx.Response:
         return client.request(kwargs.pop("method", "GET"), path, **kwargs)  # type: ignore[arg-type]
 
 
-def _versions(url: str) -> dict[str, float]:
-    """Worker pid → the champion version it serves (``linli_served_model_version``)."""
+def _versions(url: str, variant: str = "champion") -> dict[str, float]:
+    """Worker pid → the version it serves as ``variant`` (``linli_served_model_version``)."""
     text = _fresh(url, "/metrics", headers=ADMIN).text
     return {
         s.labels["pid"]: s.value
         for f in text_string_to_metric_families(text)
         for s in f.samples
-        if s.name == "linli_served_model_version" and s.labels.get("variant") == "champion"
+        if s.name == "linli_served_model_version" and s.labels.get("variant") == variant
     }
 
 
@@ -91,7 +91,7 @@ def workers(settings: ServingSettings, registry: Registry, tmp_path: Path) -> It
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, process, 300, log)
-        _until(lambda: len(_versions(url)) == 2, 300, "both workers serving")
+        _until(lambda: len(_versions(url)) == len(_versions(url, "challenger")) == 2, 300, "both serving both arms")
         yield Workers(url, log)
     finally:
         stop(process)

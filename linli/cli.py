@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -29,6 +28,7 @@ from linli.common import (
     stray_rows_reported,
 )
 from linli.scale_commands import EngineOption, MemoryLimitOption, SchedulerOption, WorkersOption
+from linli.serve_command import serve_api
 from linli.settings import get_settings
 
 if TYPE_CHECKING:
@@ -281,6 +281,8 @@ def serve(
     ssl_certfile: Annotated[Path | None, typer.Option(help="TLS certificate (PEM); with --ssl-keyfile, serve HTTPS.")
                             ] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM) of --ssl-certfile.")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes on this machine (they share the "
+                                         "store, rate limits, sign-ins, reloads and /metrics).")] = 1,
 ) -> None:
     """Serve the champion over HTTP: recommendations, feedback, personas, segments, models (Ctrl-C stops it)."""
     if (ssl_certfile is None) != (ssl_keyfile is None):
@@ -288,38 +290,12 @@ def serve(
     for option, path in (("--ssl-certfile", ssl_certfile), ("--ssl-keyfile", ssl_keyfile)):
         if path is not None and not path.is_file():
             raise fail(f"{option} {path}: no such file")
-    _serve(host, port, ssl_certfile, ssl_keyfile)
+    serve_api(host, port, workers=workers, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
 
 
-def _serve(host: str, port: int, ssl_certfile: Path | None = None, ssl_keyfile: Path | None = None) -> None:
-    import uvicorn
-
-    from serving.app import create_app
-    from serving.auth import ApiKeyConfigError, write_new_keys
-    from serving.settings import ServingSettings
-
-    settings = ServingSettings()
-    if settings.api_keys is None and settings.api_keys_file is None:
-        path = settings.data_dir / "api_keys"
-        if not path.exists():
-            made = write_new_keys(path)
-            if sys.stdout.isatty():  # shown once on the operator's terminal, never written to a log file
-                typer.echo("\n".join(f"  {role}: {key}" for role, key in made.items()))
-            typer.echo(f"made one key per role in {path} (stored hashed): " + (
-                "shown above, once" if sys.stdout.isatty() else "no terminal to show them on; make a usable one "
-                "with `linli keys new --role ROLE` (a running server picks it up)"))
-        settings = settings.model_copy(update={"api_keys_file": path})
-        typer.echo(f"no LINLI_API_KEYS set: using the keys in {path} (`linli keys` manages them)")
-    try:
-        api = create_app(settings)
-    except ApiKeyConfigError as exc:
-        raise fail(str(exc)) from exc
-    scheme = "https" if ssl_certfile else "http"
-    typer.echo(f"Linli API on {scheme}://{host}:{port} (docs: {scheme}://{host}:{port}/docs); serving "
-               f"{settings.model_name}@{settings.model_alias} from {settings.tracking_uri()}; /ready says when")
-    uvicorn.run(api, host=host, port=port, log_level="info",
-                ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
-                ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None)
+def _serve(host: str, port: int) -> None:
+    """The API for ``linli demo``: one process, text logs (a person watches them)."""
+    serve_api(host, port, log_json=False)
 
 
 # The other command groups register themselves on ``app`` when imported (after the commands above, so

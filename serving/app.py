@@ -29,11 +29,14 @@ from serving.errors import add_safe_handlers, answer, invalid_answer, request_id
 from serving.feedback_models import MAX_BATCH
 from serving.group_commit import GroupCommit
 from serving.log_redaction import install_access_log_filter
+from serving.metrics import MetricsMiddleware
 from serving.model_holder import ModelHolder, ModelLoadError
 from serving.planner.session import Sessions
 from serving.rate_limit import RateLimiter
+from serving.reload_sync import ReloadWatcher, ServingGeneration
 from serving.routes import audit as audit_routes
 from serving.routes import erasure, feedback, health, models, planner, recommendations, requests, residents, segments
+from serving.routes import metrics as metrics_routes
 from serving.security_headers import HEADERS, add_cors
 from serving.settings import ServingSettings, get_settings
 from serving.store import (
@@ -69,7 +72,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if not holder.ready and app.state.load_on_start:
         holder.loading = True
         threading.Thread(target=_load_quietly, args=(holder,), name="linli-model-load", daemon=True).start()
+    watcher: ReloadWatcher | None = app.state.reload_watcher
+    if watcher is not None:
+        watcher.start()
     yield
+    if watcher is not None:
+        watcher.stop()
     app.state.served_log.drain(timeout=app.state.settings.retry_after_seconds)  # queued lists, while the store allows
     app.state.audit.close()
     app.state.store.close()
@@ -116,15 +124,21 @@ def create_app(settings: ServingSettings | None = None, *, holder: ModelHolder |
     app.state.load_on_start = load_on_start
     app.state.rate_limiter = RateLimiter(
         {"platform": settings.rate_limit_platform, "planner": settings.rate_limit_planner,
-         "admin": settings.rate_limit_admin}, settings.rate_burst_seconds, settings.auth_failures_per_minute)
+         "admin": settings.rate_limit_admin}, settings.rate_burst_seconds, settings.auth_failures_per_minute,
+        settings.rate_limit_store)
+    # a reload answered by another server process reaches this one (serving.reload_sync)
+    app.state.reload_watcher = (ReloadWatcher(app.state.holder, ServingGeneration(app.state.store),
+                                              settings.reload_check_seconds)
+                                if settings.reload_check_seconds > 0 else None)
     app.state.audit = AuditLog(app.state.store)
     privacy_edge.install(app)  # pseudonyms at the edge, the erasure ledger's view
     for module in (recommendations, requests, feedback, residents, erasure, segments, planner, models, health,
-                   audit_routes):
+                   audit_routes, metrics_routes):
         app.include_router(module.router)
     app.add_middleware(AuditMiddleware)  # inside the request-id middleware added next
     _add_error_handlers(app, settings)
     add_cors(app, settings)
+    app.add_middleware(MetricsMiddleware)  # outermost: times and counts every answer, errors included
     install_access_log_filter()
     return app
 

@@ -1,17 +1,18 @@
 """Error answers that never leak: a short message, the field at fault and the request id; details go to the log.
 
-Every answer carries an ``X-Request-ID`` header (a fresh uuid4 hex per request) and every error body its
-``request_id``: the server logs the full cause (store address, registry path, the exception) under that id,
-so an operator can find it while a client learns nothing about the deployment. Input is echoed only as a
-short, printable excerpt (:func:`excerpt`): at most :data:`EXCERPT` characters, NUL, control characters and
-lone surrogates escaped, NaN and infinities as text, so a hostile value can neither be reflected in bulk nor
-break the JSON encoding of the answer itself.
+Every answer carries an ``X-Request-ID`` header (the client's own when it sent a safe one: 8-64 letters, digits,
+``-``, ``_``, ``.``; else a fresh uuid4 hex) and every error body its ``request_id``: the server logs the full
+cause (store address, registry path, the exception) under that id, so an operator can find it while a client learns
+nothing about the deployment. Input is echoed only as a short, printable excerpt (:func:`excerpt`): at most
+:data:`EXCERPT` characters, NUL, control characters and lone surrogates escaped, NaN and infinities as text, so a
+hostile value can neither be reflected in bulk nor break the JSON encoding of the answer itself.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from typing import Any, Final
@@ -20,6 +21,8 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from serving.logging_json import REQUEST_ID
 
 logger = logging.getLogger("serving.errors")
 
@@ -32,6 +35,9 @@ MESSAGE: Final = 600
 #: Most field errors listed in one 422 answer.
 MAX_ERRORS: Final = 20
 _STATE_KEY: Final = "request_id"
+#: A client's ``X-Request-ID`` is kept when it matches this (anything else could forge or break log lines).
+SAFE_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._-]{8,64}")
+_HEADER_BYTES: Final = REQUEST_ID_HEADER.lower().encode()
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -55,8 +61,11 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = uuid.uuid4().hex
+        sent = next((value for name, value in scope.get("headers", ()) if name == _HEADER_BYTES), b"")
+        text = sent.decode("latin-1")
+        rid = text if SAFE_REQUEST_ID.fullmatch(text) else uuid.uuid4().hex
         scope.setdefault("state", {})[_STATE_KEY] = rid
+        token = REQUEST_ID.set(rid)  # every log line written while answering carries it
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -66,7 +75,10 @@ class RequestIdMiddleware:
                 message["headers"] = [*headers, (REQUEST_ID_HEADER.lower().encode(), rid.encode())]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            REQUEST_ID.reset(token)
 
 
 def request_id(request: Request) -> str:

@@ -1,5 +1,5 @@
-"""Secrets never reach a log: query parameters that look like keys are masked in uvicorn's access log and in
-audit targets.
+"""Secrets never reach a log: query parameters that look like keys are masked in uvicorn's access log, in audit
+targets and (:func:`redact_text`) in every line the server's log formatters write (:mod:`serving.logging_json`).
 
 A client may put its key in the URL (``?api_key=…``) even though Linli reads keys only from the
 ``X-API-Key`` header; the URL would then sit in every access log. :func:`redact_query` masks the value of
@@ -17,6 +17,11 @@ from urllib.parse import unquote_plus
 #: Parameter names (case-insensitive, any part) whose values are masked.
 SECRET_NAMES: Final = re.compile(r"key|token|secret|passw|auth|session|sig", re.IGNORECASE)
 MASK: Final = "[redacted]"
+#: ``name=value`` pairs in free text whose name looks secret (a URL's query, a form, ``key=…`` in a message).
+_SECRET_PAIR: Final = re.compile(
+    r"(?P<name>[\w.%-]*(?:key|token|secret|passw|auth|session|sig)[\w.%-]*)=(?P<value>[^&\s\"',;]+)", re.IGNORECASE)
+#: An API key header written out (``X-API-Key: …``).
+_KEY_HEADER: Final = re.compile(r"(?P<name>x-api-key[\"']?\s*[:=]\s*[\"']?)(?P<value>[^\s\"',;]+)", re.IGNORECASE)
 
 
 def redact_query(query: str) -> str:
@@ -28,6 +33,14 @@ def redact_query(query: str) -> str:
         name = part.partition("=")[0]
         parts.append(f"{name}={MASK}" if SECRET_NAMES.search(unquote_plus(name)) else part)
     return "&".join(parts)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with the value of every secret-looking ``name=value`` pair and ``X-API-Key`` header masked."""
+    if "=" not in text and ":" not in text:
+        return text
+    text = _SECRET_PAIR.sub(lambda m: f"{m['name']}={MASK}", text)
+    return _KEY_HEADER.sub(lambda m: f"{m['name']}{MASK}", text)
 
 
 def redact_path(full_path: str) -> str:
@@ -53,4 +66,5 @@ def install_access_log_filter() -> None:
         logger.addFilter(AccessLogFilter())
 
 
-__all__ = ["MASK", "SECRET_NAMES", "AccessLogFilter", "install_access_log_filter", "redact_path", "redact_query"]
+__all__ = ["MASK", "SECRET_NAMES", "AccessLogFilter", "install_access_log_filter", "redact_path", "redact_query",
+           "redact_text"]

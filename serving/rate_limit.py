@@ -1,20 +1,28 @@
-"""Per-key rate limits and a brake on key guessing: token buckets, thread-safe, one set per server process.
+"""Per-key rate limits and a brake on key guessing: token buckets, in the process or shared by every process.
 
 Every key has a bucket sized by its role (``LINLI_RATE_LIMIT_<ROLE>`` requests per second, bursts of
 ``LINLI_RATE_BURST_SECONDS`` times that); a request finding it empty is answered 429 with ``Retry-After``.
 Every client address has a bucket of failed sign-ins (``LINLI_AUTH_FAILURES_PER_MINUTE``): once it is
 empty, requests from that address are answered 429 *before* their key is checked, so guessing gains no
-information. Buckets live in the process: with N server processes a key may get N times its rate.
+information. By default the buckets live in the process (thread-safe); with N server processes a key would
+then get N times its rate, so ``LINLI_RATE_LIMIT_STORE`` names a store all processes share (a SQL table or
+Redis, :mod:`serving.rate_limit_store`), and ``linli serve --workers N`` (N > 1) defaults it to a SQLite file.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
+
+from serving.rate_limit_store import Buckets, shared_buckets
+
+logger = logging.getLogger(__name__)
 
 #: Most buckets kept per kind; the least recently used are dropped past it (a full bucket is the default).
 MAX_BUCKETS: Final = 100_000
@@ -82,23 +90,45 @@ class RateLimiter:
         A key's bucket holds this many seconds of its rate.
     failures_per_minute : float
         Failed sign-ins allowed per client address per minute (the bucket holds one minute's worth).
+    store : str, optional
+        Where the buckets live when several processes must share them: a SQL URL or ``redis://…``
+        (:func:`serving.rate_limit_store.shared_buckets`); ``None`` or ``"memory"`` keeps them in this process.
     """
 
-    def __init__(self, per_role: dict[str, float], burst_seconds: float, failures_per_minute: float) -> None:
-        self.keys = {role: TokenBuckets(rate, rate * burst_seconds) for role, rate in per_role.items()}
-        self.failures = TokenBuckets(failures_per_minute / 60, failures_per_minute)
+    def __init__(self, per_role: dict[str, float], burst_seconds: float, failures_per_minute: float,
+                 store: str | None = None) -> None:
+        def buckets(kind: str, rate: float, capacity: float) -> Buckets:
+            if store is None or store == "memory":
+                return TokenBuckets(rate, capacity)
+            return shared_buckets(store, kind, rate, capacity)
+
+        self.store = store or "memory"
+        self.keys = {role: buckets(f"key:{role}", rate, rate * burst_seconds) for role, rate in per_role.items()}
+        self.failures = buckets("failures", failures_per_minute / 60, failures_per_minute)
+        self._warned = -math.inf
 
     def take(self, key_id: str, role: str) -> float:
         """Take one request from the key's bucket: 0 when allowed, else seconds to wait."""
-        return self.keys[role].take(key_id)
+        return self._safely(lambda: self.keys[role].take(key_id))
 
     def blocked(self, address: str) -> float:
         """Seconds until ``address`` may try a key again (0 when it may now)."""
-        return self.failures.wait(address)
+        return self._safely(lambda: self.failures.wait(address))
 
     def failed(self, address: str) -> None:
         """Count a failed sign-in from ``address``."""
-        self.failures.take(address)
+        self._safely(lambda: self.failures.take(address))
+
+    def _safely(self, use: Callable[[], float]) -> float:
+        """``use()``; when the shared store is out of reach, 0 (the request passes) and a warning a minute."""
+        try:
+            return use()
+        except Exception as exc:  # SQL or Redis errors: limits must not take the API down with their store
+            now = time.monotonic()
+            if now - self._warned > 60:
+                self._warned = now
+                logger.warning("rate-limit store unavailable, requests pass unlimited: %s", type(exc).__name__)
+            return 0.0
 
 
 def retry_after(seconds: float) -> str:

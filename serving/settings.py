@@ -92,6 +92,21 @@ class ServingSettings(TrackingSettings):
     auth_failures_per_minute : float
         Failed sign-ins (unknown keys, bad session cookies) one client address may make per minute; past it every
         request from that address is answered 429 before its key is checked.
+    rate_limit_store : str, optional
+        Where the rate-limit buckets live: ``memory`` (each process its own, the default for one process), a
+        SQL URL (``sqlite:///FILE``, PostgreSQL) or ``redis://HOST:PORT/DB``, shared by every process so a key's
+        rate holds across ``linli serve --workers N`` (which defaults it to ``sqlite:///<data_dir>/rate_limits.db``).
+    log_json : bool
+        ``linli serve`` writes its logs (the access log too) as JSON lines with the request id; ``false``: text
+        lines (``linli demo`` always writes text, for the person watching). See docs/operations.md.
+    metrics_port : int, optional
+        Also serve ``GET /metrics`` without a key on this port (loopback by default: ``metrics_host``); the
+        API's own ``/metrics`` always needs an admin key.
+    metrics_host : str
+        Address of the metrics port.
+    reload_check_seconds : float
+        How often each server process checks the store for a reload made by another process (``POST
+        /models/reload`` answered elsewhere) and then reloads too; 0 turns the check off.
     audit_enabled : bool
         Record planner and admin calls, and refused ones, in the audit log (:mod:`serving.audit`).
     cors_origins : tuple of str
@@ -133,6 +148,11 @@ class ServingSettings(TrackingSettings):
     rate_limit_admin: float = Field(20.0, gt=0)
     rate_burst_seconds: float = Field(5.0, gt=0)
     auth_failures_per_minute: float = Field(60.0, gt=0)
+    rate_limit_store: str | None = None
+    log_json: bool = True
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+    reload_check_seconds: float = Field(1.0, ge=0, le=3600)
     audit_enabled: bool = True
     cors_origins: tuple[str, ...] = ()
     request_lexicon: Path | None = None

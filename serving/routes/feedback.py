@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import Discriminator, Tag
 
 from privacy.pseudonym import pseudonymise
+from serving import metrics
 from serving.deps import PlatformAccess, SettingsDep, StoreDep, one_writer
 from serving.feedback_models import FeedbackBatch, FeedbackEvent
 from serving.model_holder import ModelHolder
@@ -66,11 +67,17 @@ def post_feedback(body: Annotated[FeedbackBody, Body(openapi_examples=_EXAMPLES)
               for e in (body.events if isinstance(body, FeedbackBatch) else [body])]
     skew = timedelta(seconds=settings.feedback_clock_skew_seconds)
     try:
-        with one_writer(request):
+        with one_writer(request), metrics.commit_timer("feedback_events"):
             stored = store.add_events(events, skew=skew, services=_catalogue(request.app.state.holder))
     except EventRejectedError as exc:
+        metrics.FEEDBACK.labels("refused").inc(len(events))
         loc = ("body", "events", exc.index, exc.field) if batch else ("body", exc.field)
         raise RequestValidationError([{"loc": loc, "msg": str(exc), "type": "value_error"}]) from exc
+    except Exception:  # unknown request, constraint, store unavailable: answered by the app's handlers
+        metrics.FEEDBACK.labels("refused").inc(len(events))
+        raise
+    metrics.FEEDBACK.labels("accepted").inc(stored)
+    metrics.FEEDBACK.labels("duplicate").inc(len(events) - stored)
     return FeedbackReceiptPublic(stored=stored, duplicates=len(events) - stored)
 
 

@@ -91,7 +91,20 @@ def reload_model(holder: HolderDep, request: Request,
         alias = body.alias if body and body.alias else holder.settings.model_alias
         logger.warning("request %s: reload of alias %r rejected: %s", request_id(request), alias, exc)
         raise HTTPException(status.HTTP_409_CONFLICT, _rejected(holder, alias, previous)) from exc
+    _tell_other_processes(request, body.alias if body and body.alias else None)
     return _serving(served)
+
+
+def _tell_other_processes(request: Request, alias: str | None) -> None:
+    """Record the reload in the store, so every other server process reloads too (:mod:`serving.reload_sync`)."""
+    watcher = request.app.state.reload_watcher
+    if watcher is None:
+        return
+    try:
+        watcher.reloaded_here(alias)
+    except StoreUnavailableError as exc:
+        logger.warning("request %s: reloaded here, but other server processes were not told (store "
+                       "unavailable; reload again): %s", request_id(request), exc)
 
 
 def _rejected(holder: ModelHolder, alias: str, previous: str | None) -> str:

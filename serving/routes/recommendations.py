@@ -18,6 +18,7 @@ import pandas as pd
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 
 from features.errors import LinliDataError
+from serving import metrics
 from serving.context import RequestContext
 from serving.deps import HolderDep, PlatformAccess, ServedModelDep, one_writer, ready_store
 from serving.exploration import Exploration
@@ -142,10 +143,11 @@ def _log(request: Request, lists: list[Answer]) -> str:
                                 for i, p in zip(x.data, propensities, strict=True)])
               for x, propensities in lists]
     durable = request.app.state.settings.served_log_durable
+    metrics.count_lists((x.model_version, x.variant) for x in served)
 
     def write(lists: list[ServedList]) -> None:  # on the log's writer thread
         store = ready_store(request)
-        with one_writer(request):
+        with one_writer(request), metrics.commit_timer("served_lists"):
             store.log_served_many(lists, durable=durable)
 
     try:

@@ -28,9 +28,10 @@ OPERATIONS = [("GET", "/recommendations/{resident_id}"), ("POST", "/recommendati
               ("GET", "/residents/{resident_id}/persona"), ("GET", "/segments"), ("GET", "/models"),
               ("GET", "/health"), ("GET", "/ready"), ("GET", "/planner"), ("GET", "/planner/data"),
               ("POST", "/planner/login"), ("POST", "/planner/logout"), ("GET", "/audit"),
-              ("DELETE", "/residents/{resident_id}"), ("POST", "/requests")]
+              ("DELETE", "/residents/{resident_id}"), ("POST", "/requests"), ("GET", "/metrics")]
 #: Operations without parameters or body have no invalid requests to generate.
 NO_INPUT = {("GET", "/health"), ("GET", "/ready"), ("GET", "/planner"), ("POST", "/planner/logout"),
+            ("GET", "/metrics"),
             ("POST", "/planner/login")}  # the sign-in form is read by hand (HTML form, not a JSON body)
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

@@ -16,15 +16,15 @@ def test_precomputed_rule_inputs_match_a_direct_computation(holder: ModelHolder)
     serving = holder.current.requests
     assert serving is not None
     rules = serving.rules
-    pipeline = rules.model.pipeline_
-    residents = [str(r) for r in rules.model.resident_ids_.external]
+    bundle = rules.bundle
+    residents = [str(r) for r in bundle.resident_ids()]
     picked = residents[:: max(1, len(residents) // 25)]
     excluded = 0
     for resident in picked:
         facts = rules.facts(resident)
         assert facts is not None and facts.resident_id == resident
         pairs = pd.DataFrame({C.RESIDENT: [resident] * len(rules.services), C.SERVICE: rules.services})
-        cross = pipeline.cross_features(pairs)
+        cross = bundle.cross_features(pairs)
         allowed = rules.rules.allowed(cross, (1, len(rules.services)))[0]
         np.testing.assert_array_equal(facts.allowed, allowed)
         for s in np.flatnonzero(~allowed):
@@ -35,7 +35,8 @@ def test_precomputed_rule_inputs_match_a_direct_computation(holder: ModelHolder)
         assert all(facts.reasons[s] is None for s in np.flatnonzero(allowed))
         np.testing.assert_array_equal(facts.cross["accessibility_match"].to_numpy() == 1,
                                       cross["accessibility_match"].to_numpy(dtype=np.float64) == 1)
-        direct = pipeline.resident_features(np.array([resident], dtype=object))[list(RULE_RESIDENT_FEATURES)]
+        direct = bundle.model.pipeline_.resident_features(np.array([resident], dtype=object))[
+            list(RULE_RESIDENT_FEATURES)]
         np.testing.assert_array_equal(facts.rule_resident.to_numpy(dtype=np.float64),
                                       direct.to_numpy(dtype=np.float64, na_value=np.nan))
         excluded += int((~allowed).sum())

@@ -29,7 +29,7 @@ ACCESS = {
     ("POST", "/requests"): {"platform"}, ("GET", "/residents/{resident_id}/persona"): {"platform"},
     ("GET", "/segments"): {"planner"}, ("GET", "/planner/data"): {"planner"},
     ("GET", "/models"): set(), ("POST", "/models/reload"): set(), ("GET", "/audit"): set(),
-    ("DELETE", "/residents/{resident_id}"): set(),
+    ("DELETE", "/residents/{resident_id}"): set(), ("GET", "/metrics"): set(),
 }
 HOSTILE_IDS = ["R0000001' OR '1'='1", "R0000001; DROP TABLE served_lists;--", "..%2F..%2Fetc%2Fpasswd",
                "....//....//etc", "R" * 5000, "R0000001\x00", "Ｒ０００００００１", "R0000001\u202e", "R\u200b0000001"]

@@ -1,0 +1,188 @@
+"""Throughput of ``linli serve --workers N`` over loopback, and a reload under load.
+
+For each N in ``--workers`` (default 1 and 2): start ``linli serve --workers N`` on a trained registry, warm
+up, then ``--concurrency`` client threads send ``GET /recommendations/{id}?k=10`` for ``--seconds``
+(:func:`experiments.latency_bench.throughput`: requests/s, p50, p99, errors). With ``--reload``, a
+``POST /models/reload`` is sent half-way through each run and its answer is reported; every error during the run
+counts, so "errors": 0 means the reload dropped nothing.
+
+Run (a registry from ``linli train``, or one is trained first)::
+
+    python -m experiments.throughput_bench --tracking-uri sqlite:///data/mlflow.db --reload
+    python -m experiments.throughput_bench --residents 20000 --reload --seconds 20
+    python -m experiments.throughput_bench --rate-limits memory sqlite:///tmp/rate.db redis://127.0.0.1:6379/15
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from experiments.latency_bench import ADMIN_KEY, KEY, MODEL, _resident_ids, _train, throughput
+from experiments.local_server import free_port, stop, wait_ready
+
+
+@contextmanager
+def workers_server(env: dict[str, str], workers: int, folder: Path, ready_timeout: float = 1800) -> Iterator[str]:
+    """``linli serve --workers N`` in a subprocess; yields its URL once every worker serves."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = folder / f"serve-{workers}-{port}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "linli", "serve", "--port", str(port), "--workers", str(workers)],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_ready(url, proc, ready_timeout, log, interval=0.5)
+        deadline = time.monotonic() + ready_timeout
+        while _serving_workers(url) < workers and time.monotonic() < deadline:
+            time.sleep(0.5)
+        yield url
+    finally:
+        stop(proc, grace=30)
+
+
+def _serving_workers(url: str) -> int:
+    """How many worker processes report a served version in ``/metrics``."""
+    text = httpx.get(f"{url}/metrics", headers={"X-API-Key": ADMIN_KEY}, timeout=30).text
+    return sum(1 for line in text.splitlines() if line.startswith("linli_served_model_version{"))
+
+
+def run(
+    tracking_uri: str, folder: Path, *, workers: list[int], seconds: float, concurrency: int, reload: bool
+) -> dict[str, Any]:
+    """Requests per second for each number of workers (see the module docstring)."""
+    residents = _resident_ids(tracking_uri)
+    report: dict[str, Any] = {
+        "cores": os.cpu_count(),
+        "residents": len(residents),
+        "concurrency": concurrency,
+        "load_average_before": os.getloadavg()[0],
+        "runs": [],
+    }
+    for n in workers:
+        env = {
+            "LINLI_MLFLOW_TRACKING_URI": tracking_uri,
+            "LINLI_MODEL_NAME": MODEL,
+            "LINLI_DATA_DIR": str(folder),
+            "LINLI_API_KEYS": f"platform:{KEY},admin:{ADMIN_KEY}",
+            "LINLI_CACHE_DIR": str(folder / "cache"),
+            "LINLI_DATABASE_URL": f"sqlite:///{folder / f'feedback-{n}.db'}",
+            "OPENBLAS_NUM_THREADS": "1",
+            "LINLI_LOG_JSON": "true",
+            "LINLI_RATE_LIMIT_PLATFORM": "100000",
+        }
+        with workers_server(env, n, folder) as url:
+            throughput(url, residents, min(3.0, seconds), concurrency)  # warm-up
+            answer: dict[str, Any] = {}
+            timer = threading.Timer(seconds / 2, lambda a=answer, u=url: a.update(_reload(u))) if reload else None
+            if timer:
+                timer.start()
+            load = throughput(url, residents, seconds, concurrency)
+            if timer:
+                timer.join()
+            load.pop("_served")
+            report["runs"].append(
+                {
+                    "workers": n,
+                    **load,
+                    **({"reload": answer} if reload else {}),
+                    "load_average_after": os.getloadavg()[0],
+                }
+            )
+    return report
+
+
+def rate_limit_cost(stores: list[str], n: int = 3000) -> dict[str, dict[str, float]]:
+    """Per-request cost of the rate limiter on each store: a take on a key's bucket plus the failed-sign-in check
+    (what :func:`serving.auth.require` does), ``n`` times from one thread; p50 and p99 in microseconds."""
+    from serving.rate_limit import RateLimiter
+
+    out = {}
+    for store in stores:
+        limiter = RateLimiter({"platform": 1e9}, 5, 60, store)
+        times = []
+        for i in range(n + 200):
+            started = time.perf_counter()
+            limiter.blocked("127.0.0.1")
+            limiter.take("bench-key", "platform")
+            if i >= 200:  # warm-up
+                times.append(time.perf_counter() - started)
+        times.sort()
+        out[store.split(":")[0]] = {
+            "p50_us": round(times[n // 2] * 1e6, 1),
+            "p99_us": round(times[int(n * 0.99)] * 1e6, 1),
+        }
+    return out
+
+
+def _reload(url: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    response = httpx.post(f"{url}/models/reload", headers={"X-API-Key": ADMIN_KEY}, timeout=600)
+    return {"status": response.status_code, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: see the module docstring."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tracking-uri", help="registry holding linli-recommender@champion")
+    parser.add_argument("--residents", type=int, default=20_000, help="size to train when no --tracking-uri")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--workers", default="1,2", help="numbers of worker processes, comma-separated")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--reload", action="store_true", help="POST /models/reload half-way through each run")
+    parser.add_argument("--folder", type=Path, help="work folder (default: a temporary one)")
+    parser.add_argument(
+        "--rate-limits",
+        nargs="*",
+        metavar="STORE",
+        help="only measure the rate limiter's cost per request on these stores (memory, sqlite:///F, "
+        "redis://…, postgresql+psycopg://…)",
+    )
+    args = parser.parse_args(argv)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    if args.rate_limits:
+        print(
+            json.dumps(
+                {
+                    "cores": os.cpu_count(),
+                    "load_average": os.getloadavg()[0],
+                    "per_request": rate_limit_cost(args.rate_limits),
+                },
+                indent=2,
+            )
+        )
+        return
+    with tempfile.TemporaryDirectory(prefix="linli-throughput-") as tmp:
+        folder = args.folder or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        uri = args.tracking_uri or _train(args.residents, folder, args.seed)
+        report = run(
+            uri,
+            folder,
+            workers=[int(n) for n in args.workers.split(",")],
+            seconds=args.seconds,
+            concurrency=args.concurrency,
+            reload=args.reload,
+        )
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
@@ -55,16 +54,10 @@ class ServingSettings(TrackingSettings):
         Longest a recommendation answer waits for its list to be logged (e.g. while another process holds the
         store locked); past it the answer leaves with ``X-Linli-Logged: queued`` and the list is logged as soon
         as the store allows.
-    precompute_k : int
-        Length of the list precomputed for every known resident at load; requests with a larger ``k`` are
-        computed on demand (slower).
-    precompute_batch : int
-        Residents per ``recommend`` call while precomputing.
-    precompute_workers : int, optional
-        Processes that precompute in parallel; ``None`` picks one per core for large bundles, 1 means in-process.
     cache_dir : Path, optional
-        Where precomputed lists are kept per model version, so a restart or reload of a known version is fast;
-        default ``<data_dir>/serving-cache``. Set ``LINLI_CACHE_ENABLED=false`` to turn the cache off.
+        Where a version's stored lists are downloaded once when the artifact store is remote (a local store is
+        memory-mapped in place), shared by the machine's processes; default ``<data_dir>/serving-cache``.
+        ``LINLI_CACHE_ENABLED=false`` downloads them per load instead.
     cache_enabled : bool
     session_secret : SecretStr, optional
         Key that signs the planner page's session cookies; default a random one per process (sign-ins then
@@ -131,9 +124,6 @@ class ServingSettings(TrackingSettings):
     retry_after_seconds: int = Field(5, ge=1)
     served_log_durable: bool = True
     served_log_wait_ms: int = Field(250, ge=1, le=10_000)
-    precompute_k: int = Field(10, ge=1, le=50)
-    precompute_batch: int = Field(1000, ge=1)
-    precompute_workers: int | None = Field(None, ge=1)
     cache_dir: Path | None = None
     cache_enabled: bool = True
     session_secret: SecretStr | None = None
@@ -164,18 +154,11 @@ class ServingSettings(TrackingSettings):
         return f"sqlite:///{(self.data_dir / 'feedback.db').resolve()}"
 
     def lists_cache(self) -> Path | None:
-        """Folder of the precomputed-list cache, or ``None`` when the cache is off."""
+        """Folder of downloaded list copies (remote artifact stores), or ``None`` when the cache is off."""
         if not self.cache_enabled:
             return None
         return self.cache_dir or self.data_dir / "serving-cache"
 
-    def workers_for(self, residents: int) -> int:
-        """Precompute processes for a bundle of ``residents`` (see ``precompute_workers``)."""
-        if self.precompute_workers is not None:
-            return self.precompute_workers
-        if residents < 10 * self.precompute_batch:
-            return 1
-        return max(1, min(os.cpu_count() or 1, 4))
 
 
 def get_settings() -> ServingSettings:

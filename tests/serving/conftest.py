@@ -83,7 +83,7 @@ def make_settings(registry: Registry, data_dir: Path, **overrides: Any) -> Servi
     """Settings for a test API over ``registry`` (precomputed lists cached for the whole session)."""
     values: dict[str, Any] = {"data_dir": data_dir, "mlflow_tracking_uri": registry.tracking_uri,
                                  "model_name": MODEL, "api_keys": API_KEYS, "cache_dir": registry.cache_dir,
-                                 "precompute_workers": 1, "exploration_rate": 0.0,
+                                 "exploration_rate": 0.0,
                                  "served_log_wait_ms": 10_000}  # a loaded test machine never turns "true" into "queued"
     return ServingSettings(**(values | overrides))
 

@@ -13,6 +13,7 @@ from serving.exploration import EXPLORED_EN, Exploration
 from serving.model_holder import ModelHolder
 from serving.store import FeedbackStore
 from tests.serving.conftest import Registry, TestClient, headers, make_settings
+from training.batch_lists import LIST_K
 
 PLATFORM = headers("platform")
 
@@ -41,7 +42,7 @@ def test_an_explored_list_swaps_its_last_place_for_one_of_the_next_services(hold
 
 
 def test_the_pool_is_precomputed_with_the_lists_and_ranked_as_the_model_ranks(holder: ModelHolder) -> None:
-    model, k = holder.current, holder.settings.precompute_k
+    model, k = holder.current, LIST_K
     depth = model.lists.depth
     assert depth == holder.settings.exploration_depth
     residents = [str(r) for r in model.bundle.resident_ids()[:20]]

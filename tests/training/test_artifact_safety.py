@@ -73,7 +73,7 @@ def registry(dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> tupl
 def _settings(registry: tuple[str, MlflowClient, Path], data_dir: Path) -> ServingSettings:
     uri, _, folder = registry
     return ServingSettings(data_dir=data_dir, mlflow_tracking_uri=uri, model_name=MODEL,
-                           api_keys=f"admin:{ADMIN_KEY}", cache_dir=folder / "lists-cache", precompute_workers=1,
+                           api_keys=f"admin:{ADMIN_KEY}", cache_dir=folder / "lists-cache",
                            exploration_rate=0.0)
 
 

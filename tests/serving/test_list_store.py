@@ -28,7 +28,9 @@ BROKEN = "linli-test-lists"
 
 
 def _stored_folder(registry: Registry, version: str) -> Path:
-    run = registry.client.get_run(registry.client.get_model_version(MODEL, version).run_id)
+    run_id = registry.client.get_model_version(MODEL, version).run_id
+    assert run_id is not None
+    run = registry.client.get_run(run_id)
     return Path(unquote(urlparse(run.info.artifact_uri).path)) / LISTS_ARTIFACT
 
 

@@ -26,13 +26,16 @@ import pandas as pd
 from experiments.true_preference_ranking import TruePreferenceRanking
 from features.columns import Columns as C
 from features.columns import Vocab
+from features.dataset import Dataset
 from features.sources.synthetic import SyntheticCommunity, generate_community
 from features.sources.synthetic.population import TYPES
 from features.sources.synthetic.preferences import affinity_matrix
+from recommenders.hybrid import HybridRecommender
+from recommenders.hybrid_config import HybridConfig
 from training.config import TrainConfig
 from training.evaluation import EvaluationWindow
 from training.metrics import NDCG, per_resident_metrics
-from training.splits import time_split
+from training.splits import TimeSplit, time_split
 
 
 class TypeOracleRanking(TruePreferenceRanking):
@@ -78,11 +81,27 @@ def persona_ratios(window: EvaluationWindow, lists: pd.DataFrame, ceiling: pd.Da
             for p in tags.columns if tags[p].any() and best[tags[p]].mean() > 0}
 
 
-def run(seeds: list[int], residents: int = 20_000) -> dict[str, Any]:
-    """Type oracle over ceiling per persona on each seed's community (the bench's test window), and the mean."""
-    config = TrainConfig()
+def hybrid_ratios(dataset: Dataset, split: TimeSplit, window: EvaluationWindow, ceiling: pd.DataFrame,
+                  config: TrainConfig, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The hybrid of ``config`` with ``overrides`` laid over its ``[hybrid]`` table, fitted on the training part:
+    its NDCG@k and, per persona, its NDCG@k over the ceiling's (the bench's persona floor on one community)."""
+    hybrid = HybridConfig.model_validate({**config.hybrid.model_dump(), **overrides})
+    lists = HybridRecommender(hybrid).fit(dataset, split.train_until).recommend(window.residents, window.k)
+    ndcg = float(window.score_lists(lists)[f"{NDCG}@{window.k}"])
+    return {"ndcg": round(ndcg, 4), "over_ceiling": persona_ratios(window, lists, ceiling)}
+
+
+def run(seeds: list[int], residents: int = 20_000, hybrid: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Type oracle over ceiling per persona on each seed's community (the bench's test window), and the mean.
+
+    With ``hybrid`` (settings over the default ``[hybrid]`` table, e.g. ``{"label_windows": 2}``), the hybrid so
+    configured is also fitted on each community and its per-persona ratio to the ceiling reported under
+    ``hybrid`` (slow: one full fit per community).
+    """
     per_seed: dict[int, dict[str, float]] = {}
+    fitted: dict[str, dict[str, Any]] = {}
     for seed in seeds:
+        config = TrainConfig().with_seed(seed)
         community = generate_community(residents=residents, seed=seed)
         dataset = community.dataset()
         split = time_split(dataset, test_weeks=config.test_weeks, validation_weeks=0)
@@ -90,18 +109,25 @@ def run(seeds: list[int], residents: int = 20_000) -> dict[str, Any]:
         ceiling = TruePreferenceRanking(community, split.test_start).recommend(window.residents, window.k)
         oracle = TypeOracleRanking(community, split.test_start).recommend(window.residents, window.k)
         per_seed[seed] = persona_ratios(window, oracle, ceiling)
+        if hybrid is not None:
+            fitted[str(seed)] = hybrid_ratios(dataset, split, window, ceiling, config, hybrid)
     personas = list(dict.fromkeys(p for ratios in per_seed.values() for p in ratios))
     mean = {p: round(float(np.mean([r[p] for r in per_seed.values() if p in r])), 4) for p in personas}
-    return {"residents": residents, "seeds": seeds, "type_oracle_over_ceiling_mean": mean,
-            "per_seed": {str(s): r for s, r in per_seed.items()}}
+    out: dict[str, Any] = {"residents": residents, "seeds": seeds, "type_oracle_over_ceiling_mean": mean,
+                           "per_seed": {str(s): r for s, r in per_seed.items()}}
+    if hybrid is not None:
+        out["hybrid"] = {"settings": hybrid, "per_seed": fitted}
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="42,1,2,3")
     parser.add_argument("--residents", type=int, default=20_000)
+    parser.add_argument("--hybrid", type=json.loads, default=None,
+                        help='also fit the hybrid with these [hybrid] settings as JSON, e.g. \'{"label_windows": 2}\'')
     args = parser.parse_args(argv)
-    print(json.dumps(run([int(s) for s in args.seeds.split(",")], args.residents), indent=2))
+    print(json.dumps(run([int(s) for s in args.seeds.split(",")], args.residents, args.hybrid), indent=2))
 
 
 if __name__ == "__main__":

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
-from experiments.persona_headroom import TypeOracleRanking, persona_ratios
+from experiments.persona_headroom import TypeOracleRanking, hybrid_ratios, persona_ratios
 from experiments.true_preference_ranking import TruePreferenceRanking
 from features.dataset import Dataset
 from features.sources.synthetic import SyntheticCommunity
 from recommenders.popular import PopularRecommender
+from training.config import TrainConfig
 from training.evaluation import EvaluationWindow
 from training.splits import time_split
 
@@ -39,3 +41,16 @@ def test_types_alone_fall_between_popularity_and_the_ceiling(community: Syntheti
     assert set(ratios) == set(window.personas.columns[window.personas.any()])
     assert all(0 < r < 1 for r in ratios.values())
     assert persona_ratios(window, ceiling, ceiling) == dict.fromkeys(ratios, 1.0)
+
+
+def test_the_hybrid_probe_applies_its_settings_and_scores_every_persona(community: SyntheticCommunity,
+                                                                         dataset: Dataset,
+                                                                         window: EvaluationWindow) -> None:
+    ceiling = TruePreferenceRanking(community, window.split.test_start).recommend(window.residents, window.k)
+    config = TrainConfig().with_seed(7)
+    probe = hybrid_ratios(dataset, window.split, window, ceiling, config, {"label_windows": 2})
+    assert probe["ndcg"] > window.score_lists(
+        PopularRecommender().fit(dataset, window.split.train_until).recommend(window.residents, window.k))["ndcg@10"]
+    assert set(probe["over_ceiling"]) == set(persona_ratios(window, ceiling, ceiling))
+    with pytest.raises(ValidationError, match="label_windows"):
+        hybrid_ratios(dataset, window.split, window, ceiling, config, {"label_windows": 0})

@@ -90,7 +90,7 @@ def test_a_worker_out_of_memory_names_the_stage_and_registers_nothing(partitione
                          memory_limit="256MiB")
     message = str(caught.value)
     assert "stage '" in message and "--memory-limit (now 256MiB)" in message and "Nothing was registered" in message
-    assert MlflowClient(tracking_uri=uri).search_model_versions("name='linli'") == []
+    assert MlflowClient(tracking_uri=uri, registry_uri=uri).search_model_versions("name='linli'") == []
 
 
 def test_buckets_hold_the_loaders_pseudonyms(partitioned_dir: Path, client: Client,

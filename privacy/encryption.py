@@ -15,9 +15,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -172,3 +173,20 @@ def _split(token: str) -> tuple[str, str]:
     if len(parts) != 3 or not parts[1] or not parts[2]:
         raise DecryptionError("not an SM4 text token (expected sm4g:<key id>:<data>)")
     return parts[1], parts[2]
+
+
+def open_sealed_last(rows: Sequence[Sequence[Any]], at: int) -> list[tuple[Any, ...]]:
+    """Rows without their last field (an SM4-sealed text, or ``None``), that text decrypted into field ``at``.
+
+    Raises
+    ------
+    privacy.encryption.DecryptionError, privacy.encryption.EncryptionKeyError
+        A text sealed under another key (or altered), or sealed text while no key is set.
+    """
+    out = []
+    for row in rows:
+        fields = list(row[:-1])
+        if row[-1] is not None:
+            fields[at] = decrypt_text(row[-1])
+        out.append(tuple(fields))
+    return out

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from features.columns import Columns as C
 from features.feedback_columns import ASKED_AT
 from features.local_time import now_local
-from privacy.encryption import Sm4Cipher, cipher, decrypt_text
+from privacy.encryption import Sm4Cipher, cipher, open_sealed_last
 from privacy.ledger import COMMENT_SEALED, ERASED_AT, LEDGER_TABLE
 from serving.feedback_models import RECEIVED_AT, REQUEST_ID, SERVED_AT
 from serving.store_requests import reseal_request_texts
@@ -54,14 +54,8 @@ def open_comments(rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
     """
     from serving.store_schema import EVENT_COLUMNS
 
-    at = EVENT_COLUMNS.index(C.COMMENT)
-    out = []
-    for row in rows:
-        fields = list(row[:-1])
-        if row[-1] is not None:
-            fields[at] = decrypt_text(row[-1])
-        out.append(tuple(fields))
-    return out
+    return open_sealed_last(rows, EVENT_COLUMNS.index(C.COMMENT))
+
 
 
 def erase(store: FeedbackStore, resident_id: str, *, when: datetime | None = None) -> dict[str, int]:

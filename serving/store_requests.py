@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from features.columns import Columns as C
 from features.feedback_columns import POSITION, REDACTED_TEXT, REQUEST_ID, REQUEST_VARIANT, SERVED_AT, VARIANT
-from privacy.encryption import EncryptionKeyError, Sm4Cipher, cipher, decrypt_text
+from privacy.encryption import EncryptionKeyError, Sm4Cipher, cipher, open_sealed_last
 from privacy.ledger import REQUEST_TEXT_SEALED
 from serving.store_schema import REQUEST_COLUMNS, SERVED_COLUMNS, StoreTables
 
@@ -79,14 +79,7 @@ def open_request_texts(rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
     privacy.encryption.DecryptionError, privacy.encryption.EncryptionKeyError
         A text sealed under another key (or altered), or sealed text while no key is set.
     """
-    at = REQUEST_COLUMNS.index(REDACTED_TEXT)
-    out = []
-    for row in rows:
-        fields = list(row[:-1])
-        if row[-1] is not None:
-            fields[at] = decrypt_text(row[-1])
-        out.append(tuple(fields))
-    return out
+    return open_sealed_last(rows, REQUEST_COLUMNS.index(REDACTED_TEXT))
 
 
 def reseal_request_texts(conn: sa.Connection, tables: StoreTables, old: Sm4Cipher | None,

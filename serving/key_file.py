@@ -1,7 +1,10 @@
 """API keys at rest: salted SM3 digests (scrypt where OpenSSL lacks SM3), never the key itself.
 
 A key file holds one key per line, ``key_id:role:algorithm:salt:digest`` (``#`` comments), written by
-``linli keys new|rotate|revoke|import`` with mode 600 and replaced atomically. A running server re-reads the
+``linli keys new|rotate|revoke|import`` with mode 600 and replaced atomically. With ``LINLI_ENCRYPTION_KEY`` set,
+the lines are written SM4-GCM sealed (one token after a comment line), so the file shows neither the key ids nor
+the digests; a sealed file read under another key, or without one, is a clear error. A plain file written before
+the key was set still reads, and is sealed at its next change. A running server re-reads the
 file whenever it changes (:class:`KeyRing` checks its identity on every request, a ``stat`` call), so a new key
 works and a revoked one stops at once, in every process, without a restart. A key is shown once, when it is
 made; only its id is ever logged or audited.
@@ -19,9 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from privacy.encryption import DecryptionError, EncryptionKeyError, cipher, decrypt_text, is_token
+
 #: Digest of keys at rest: SM3 (GM/T 0004) where the platform's OpenSSL has it, else scrypt.
 ALGORITHM: Final = "sm3" if "sm3" in hashlib.algorithms_available else "scrypt"
 _HEADER: Final = "# Linli API keys: key_id:role:algorithm:salt:digest (written by `linli keys`; no key is stored)\n"
+_SEALED_HEADER: Final = "# Linli API keys, SM4-GCM sealed with LINLI_ENCRYPTION_KEY (written by `linli keys`)\n"
 
 
 class KeyFileError(ValueError):
@@ -100,7 +106,19 @@ def read_file(path: Path, roles: frozenset[str]) -> list[KeyEntry]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise KeyFileError(f"cannot read LINLI_API_KEYS_FILE {path}: {exc.strerror}") from exc
-    return parse_file(text, str(path), roles)
+    return parse_file(_unsealed(text, path), str(path), roles)
+
+
+def _unsealed(text: str, path: Path) -> str:
+    """The key lines of a file's text: a sealed file's token decrypted, a plain file as it is."""
+    body = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+    if len(body) != 1 or not is_token(body[0]):
+        return text
+    try:
+        return decrypt_text(body[0]) or ""
+    except (DecryptionError, EncryptionKeyError) as exc:
+        raise KeyFileError(f"LINLI_API_KEYS_FILE {path} is SM4-sealed and cannot be opened: {exc}; set the "
+                           "LINLI_ENCRYPTION_KEY it was written with") from exc
 
 
 def write_file(path: Path, entries: list[KeyEntry]) -> None:
@@ -109,7 +127,9 @@ def write_file(path: Path, entries: list[KeyEntry]) -> None:
     handle, temporary = tempfile.mkstemp(prefix=".keys-", dir=path.parent)  # mkstemp makes it mode 600
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(_HEADER + "".join(e.line() + "\n" for e in entries))
+            lines = "".join(e.line() + "\n" for e in entries)
+            sealed = cipher()
+            out.write(_SEALED_HEADER + sealed.encrypt_text(lines) + "\n" if sealed is not None else _HEADER + lines)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)

@@ -1,7 +1,9 @@
 """Writing the labelled corpus: each situation of ``data/corpus_situations.toml`` in the registers residents use.
 
-Run ``python -m understanding.corpus_maker`` to rewrite ``data/corpus.csv`` (deterministic for a seed; a test
-checks the shipped file is what the maker writes). Registers:
+Run ``python -m understanding.corpus_maker`` to rewrite the shipped corpus files (deterministic for a seed; a test
+checks the shipped files are what the maker writes): ``data/corpus.csv`` from ``data/corpus_situations.toml`` and
+``data/corpus_more.csv`` from ``data/corpus_situations_more.toml`` (its groups prefixed ``more:``, so they never
+share a name with the first file's). Registers:
 
 * ``plain``: the situation as written;
 * ``elderly_spoken``: slow, polite, spoken openings and closings (哎，小同志…麻烦你们了);
@@ -24,9 +26,13 @@ import zhconv
 from pypinyin import lazy_pinyin
 
 from features.sources.synthetic.catalogue import CATALOGUE
+from understanding.corpus import SHIPPED_CORPORA
 
-SITUATIONS: Final = Path(__file__).resolve().parent / "data" / "corpus_situations.toml"
-OUT: Final = Path(__file__).resolve().parent / "data" / "corpus.csv"
+_DATA: Final = Path(__file__).resolve().parent / "data"
+SITUATIONS: Final = _DATA / "corpus_situations.toml"
+OUT: Final = SHIPPED_CORPORA[0]
+#: Every shipped corpus file: (situations file, corpus file, group prefix), in the order the split draws them.
+SHIPPED: Final = ((SITUATIONS, OUT, ""), (_DATA / "corpus_situations_more.toml", SHIPPED_CORPORA[1], "more:"))
 COLUMNS: Final = ("text", "category", "service_id", "service_name", "register", "complaint", "group")
 
 _ELDERLY = (("哎，小同志，我问个事儿，", "，你们能帮帮忙不？"), ("我眼神不好，让孙子帮我打的字：", "，麻烦你们了。"),
@@ -47,9 +53,20 @@ _LONG_CLOSE = ("。希望你们能认真看一下，别又让我白跑一趟，�
 _NOISY = ("typo", "traditional", "pinyin", "english", "emoji", "long")
 
 
-def make_corpus(seed: int = 19) -> list[dict[str, str]]:
-    """The corpus rows, deterministic for ``seed``: every situation plain, in two other registers and noisy."""
-    data = tomllib.loads(SITUATIONS.read_text(encoding="utf-8"))
+def make_corpus(seed: int = 19, situations: Path = SITUATIONS, group_prefix: str = "") -> list[dict[str, str]]:
+    """The corpus rows, deterministic for ``seed``: every situation plain, in two other registers and noisy.
+
+    Parameters
+    ----------
+    seed : int
+        Random state of the registers and the noise.
+    situations : path
+        The situations file (TOML: ``[service."<name_zh>"]`` and ``[complaint.<kind>]`` tables with a
+        ``situations`` list).
+    group_prefix : str
+        Put before every ``group`` name, so two files' situations never share a group.
+    """
+    data = tomllib.loads(situations.read_text(encoding="utf-8"))
     rng = np.random.default_rng(seed)
     ids = {e.name_zh: (f"SV{i + 1:03d}", e.category) for i, e in enumerate(CATALOGUE)}
     homophones = _homophones(data)
@@ -60,7 +77,7 @@ def make_corpus(seed: int = 19) -> list[dict[str, str]]:
         sid, category = ids[name]
         category = entry.get("category", category)
         for n, situation in enumerate(entry["situations"]):
-            group = f"{kind or sid}-{n}"
+            group = f"{group_prefix}{kind or sid}-{n}"
             others = rng.choice(["elderly_spoken", "parent_hurry", "migrant_worker"], size=2, replace=False)
             for register in ("plain", *others, "noisy"):
                 text = _write(situation, str(register), rng, homophones)
@@ -110,14 +127,15 @@ def _homophones(data: dict[str, dict[str, dict[str, list[str]]]]) -> dict[str, l
     return {ch: [o for o in by_sound[lazy_pinyin(ch)[0]] if o != ch] for ch in chars}
 
 
-def write_corpus(path: Path = OUT, seed: int = 19) -> Path:
-    """Write :func:`make_corpus` to ``path`` as UTF-8 CSV; returns the path."""
+def write_corpus(path: Path = OUT, seed: int = 19, situations: Path = SITUATIONS, group_prefix: str = "") -> Path:
+    """Write :func:`make_corpus` of ``situations`` to ``path`` as UTF-8 CSV; returns the path."""
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(make_corpus(seed))
+        writer.writerows(make_corpus(seed, situations, group_prefix))
     return path
 
 
 if __name__ == "__main__":
-    print(write_corpus())
+    for source, target, prefix in SHIPPED:
+        print(write_corpus(target, situations=source, group_prefix=prefix))

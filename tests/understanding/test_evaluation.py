@@ -50,3 +50,18 @@ def test_cli_eval_names_a_bad_corpus(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["requests", "eval", "--corpus", str(path)])
     assert result.exit_code == 2
     assert "no column(s) ['text', 'category']" in result.output
+
+
+def test_the_report_gives_the_figures_of_each_corpus_file(model: RequestModel) -> None:
+    corpus = pd.DataFrame({
+        "text": ["我要办暂住证", "孩子放学没人接", "qwzx vbnm"], "category": ["administration", "childcare", "health"],
+        "service_id": ["SV031", "", ""], "service_name": ["居住证办理", "", ""], "register": ["plain"] * 3,
+        "complaint": [""] * 3, "group": [""] * 3, "source": ["ours.csv", "theirs.csv", "theirs.csv"],
+    })
+    report = evaluate(model, corpus)
+    assert set(report["by_source"]) == {"ours.csv", "theirs.csv"}
+    assert report["by_source"]["ours.csv"]["category_accuracy"] == 1.0
+    assert report["by_source"]["ours.csv"]["service_recall_at_3"] == 1.0
+    assert report["by_source"]["theirs.csv"] == {"requests": 2, "category_accuracy": 0.5, "service_requests": 0,
+                                                 "service_recall_at_3": None, "service_mrr": None}
+    assert "by corpus file:" in format_report(report)

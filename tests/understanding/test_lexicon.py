@@ -56,3 +56,23 @@ def test_an_operator_teaches_a_colloquial_phrase_without_code(services: pd.DataF
     after = RequestModel.build(services, corpus=no_corpus, lexicon_paths=[extra]).understand(phrase)
     assert after.services[0].name_zh == "邻里互助"
     assert "遛弯儿" in after.services[0].matched
+
+
+@pytest.fixture(scope="module")
+def lexicon_only(services: pd.DataFrame) -> RequestModel:
+    return RequestModel.build(services, corpus=pd.DataFrame(columns=["text", "category"]))
+
+
+@pytest.mark.parametrize(("text", "term", "service", "category"), [
+    ("想请个育儿嫂", "育儿嫂", "家政服务", "convenience"),
+    ("社区有没有剃头的", "剃头", "便民理发", "convenience"),
+    ("时间币怎么用", "时间币", "时间银行", "volunteering"),
+    ("想找个副业干干", "副业", "灵活就业对接", "employment"),
+    ("有人说是安全账户让我转钱", "安全账户", "反诈宣传", "legal_social"),
+    ("想上自习没座位", "上自习", "社区自习室", "youth_study"),
+])
+def test_the_shipped_lexicon_knows_residents_everyday_words(lexicon_only: RequestModel, text: str, term: str,
+                                                             service: str, category: str) -> None:
+    u = lexicon_only.understand(text)
+    assert u.services[0].name_zh == service and term in u.services[0].matched
+    assert u.category == category

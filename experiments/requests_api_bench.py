@@ -6,7 +6,7 @@ feedback store (SQLite, durable) before its answer leaves, so the figures includ
 
 1. anonymous: sequential requests with a community and no resident, on one keep-alive connection (p50, p99);
 2. known residents, first request: every request from a different resident (their rules' inputs are
-   precomputed when the model version loads, so a first request costs what a repeated one does);
+   stored with the version's lists, so a first request costs what a repeated one does);
 3. known residents, again: the same residents once more;
 4. throughput: ``--concurrency`` client threads for ``--seconds`` (requests/s, p50, p99, errors).
 

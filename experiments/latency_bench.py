@@ -1,25 +1,32 @@
-"""Benchmark of the recommendation API over loopback: latency, throughput, memory and feedback ingestion.
+"""Benchmark of the recommendation API over loopback: start-up, reload, memory, latency, throughput and feedback.
 
-The server runs as its own process with the default setup (``uvicorn``, one worker process, as
-``linli serve`` runs it); this script is the client, in a second process:
+The server runs as its own process tree (``linli serve --workers N``); this script is the client, in a second
+process. For a given registry (or a size to train, or a ``--folder`` that already holds one):
 
-1. start-up: time until ``/ready`` (first start, then a restart); the lists come with the version (training
-   stored them, :mod:`training.batch_lists`), so a start maps them and scores nothing; peak RSS of the server;
+1. start-up: time until ``/ready`` (first start, then a restart); the lists and the rules' inputs come with the
+   version (training stored them, :mod:`training.batch_lists`), so a start maps them and scores nothing; peak RSS
+   of the server;
 2. on the second server — reload: ``POST /models/reload`` until it answers (the new lists opened beside the old,
-   then swapped); RSS after start and after reload, split into anonymous memory and mapped-file pages (shared by
-   every process of the machine); latency: sequential ``GET /recommendations/{id}?k=10`` on one keep-alive
-   connection (p50, p99);
+   then swapped; the version is ready when it answers); RSS after start and after reload, split into anonymous
+   memory and mapped-file pages (shared by every process of the machine); latency: sequential
+   ``GET /recommendations/{id}?k=10`` on one keep-alive connection (p50, p99);
 3. throughput: ``--concurrency`` client threads for ``--seconds`` (requests/s, p50, p99, errors);
 4. feedback: batches of ``--batch`` events on lists served in step 3, from ``--concurrency`` threads
-   (events/s), then rows in the store compared with the events acknowledged (must be equal).
+   (events/s), then rows in the store compared with the events acknowledged (must be equal);
+5. workers: for each N in ``--workers`` (default 1 and 2), ``linli serve --workers N``: time to ``/ready`` with every
+   worker serving, RSS of each process, throughput with ``--concurrency`` threads, then a second run with a
+   ``POST /models/reload`` half-way through (every error counts: "errors": 0 means the reload dropped nothing).
 
 Run (a trained registry, e.g. from ``linli train``)::
 
     python -m experiments.latency_bench --tracking-uri sqlite:///data/mlflow.db
-    python -m experiments.latency_bench --residents 100000   # generate + train a registry first
+    python -m experiments.latency_bench --residents 100000 --folder /tmp/bench-100k --train-only  # train once
+    python -m experiments.latency_bench --residents 100000 --folder /tmp/bench-100k   # reuses the folder's registry
     python -m experiments.latency_bench --tracking-uri sqlite:///data/mlflow.db --store-residents 100000 1000000
 
 ``--store-residents`` measures the list store alone at those sizes (:mod:`experiments.list_store_scale`).
+:mod:`experiments.throughput_bench` and :mod:`experiments.requests_api_bench` use the same server set-up
+(:func:`bench_env`, :func:`server`).
 """
 
 from __future__ import annotations
@@ -69,14 +76,24 @@ def _children(pid: int) -> list[int]:
     return kids + [g for k in kids for g in _children(k)]
 
 
+def bench_env(tracking_uri: str, folder: Path, **extra: str) -> dict[str, str]:
+    """Environment of a benchmark server: the registry, the keys, its own feedback store and data in ``folder``."""
+    return {"LINLI_MLFLOW_TRACKING_URI": tracking_uri, "LINLI_MODEL_NAME": MODEL, "LINLI_DATA_DIR": str(folder),
+            "LINLI_API_KEYS": f"platform:{KEY},admin:{ADMIN_KEY}",
+            "LINLI_DATABASE_URL": f"sqlite:///{folder / 'feedback.db'}", "LINLI_CACHE_DIR": str(folder / "cache"),
+            "LINLI_RATE_LIMIT_PLATFORM": "1000000", "OPENBLAS_NUM_THREADS": "1", **extra}
+
+
 @contextmanager
-def server(env: dict[str, str], ready_timeout: float = 3600) -> Iterator[dict[str, Any]]:
-    """Run the API in a subprocess; yield its url, pid and start-up figures once ``/ready`` says 200."""
+def server(env: dict[str, str], workers: int = 1, ready_timeout: float = 3600) -> Iterator[dict[str, Any]]:
+    """Run ``linli serve --workers N`` in a subprocess; yield its url, pid and start-up figures once ``/ready``
+    says 200 and every worker serves. Its log goes to ``<LINLI_DATA_DIR>/serve-<N>-<port>.log``."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "serving.app:create_app", "--factory", "--host",
-                             "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
-                            env={**os.environ, **env})
+    log = Path(env.get("LINLI_DATA_DIR", tempfile.gettempdir())) / f"serve-{workers}-{port}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "linli", "serve", "--port", str(port), "--workers",
+                                 str(workers)], env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
     started, tree_peak = time.perf_counter(), 0
 
     def sample() -> None:
@@ -84,11 +101,21 @@ def server(env: dict[str, str], ready_timeout: float = 3600) -> Iterator[dict[st
         tree_peak = max(tree_peak, _rss_kib(proc.pid) + sum(_rss_kib(c) for c in _children(proc.pid)))
 
     try:
-        wait_ready(url, proc, ready_timeout, on_poll=sample, interval=0.5)
+        wait_ready(url, proc, ready_timeout, log, on_poll=sample, interval=0.5)
+        deadline = time.monotonic() + ready_timeout
+        while workers > 1 and _serving_workers(url) < workers and time.monotonic() < deadline:
+            sample()
+            time.sleep(0.5)
         yield {"url": url, "pid": proc.pid, "ready_seconds": round(time.perf_counter() - started, 1),
                "startup_tree_peak_rss_mib": round(tree_peak / 1024, 1)}
     finally:
         stop(proc, grace=30)
+
+
+def _serving_workers(url: str) -> int:
+    """How many worker processes report a served version in ``/metrics``."""
+    text = httpx.get(f"{url}/metrics", headers={"X-API-Key": ADMIN_KEY}, timeout=30).text
+    return sum(1 for line in text.splitlines() if line.startswith("linli_served_model_version{"))
 
 
 def _run_threads(work: Callable[[], None], concurrency: int) -> float:
@@ -189,37 +216,90 @@ def _memory(pid: int) -> dict[str, float]:
 
 def reload_seconds(url: str) -> float:
     """Seconds ``POST /models/reload`` takes to answer 200 (the version's lists opened and swapped in)."""
+    answer = reload(url)
+    if answer["status"] != 200:
+        raise RuntimeError(f"POST /models/reload answered {answer['status']}")
+    return float(answer["seconds"])
+
+
+def reload(url: str) -> dict[str, Any]:
+    """``POST /models/reload``: its status and the seconds until it answered."""
     started = time.perf_counter()
     response = httpx.post(f"{url}/models/reload", headers={"X-API-Key": ADMIN_KEY}, timeout=600)
-    response.raise_for_status()
-    return round(time.perf_counter() - started, 2)
+    return {"status": response.status_code, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def _tree_memory(pid: int) -> list[dict[str, Any]]:
+    """:func:`_memory` of a server and each of its descendants (the worker processes with ``--workers N``)."""
+    return [{"pid": p, **_memory(p)} for p in [pid, *_children(pid)] if _rss_kib(p)]
+
+
+def workers_runs(tracking_uri: str, folder: Path, residents: list[str], *, workers: list[int], seconds: float,
+                 concurrency: int, reload_too: bool = True) -> list[dict[str, Any]]:
+    """For each N in ``workers``: ``linli serve --workers N`` (start, RSS per process, requests/s from
+    ``concurrency`` threads), then, with ``reload_too``, the same load with a reload half-way through."""
+    runs = []
+    for n in workers:
+        env = bench_env(tracking_uri, folder, LINLI_DATABASE_URL=f"sqlite:///{folder / f'feedback-{n}.db'}",
+                        LINLI_LOG_JSON="true")
+        with server(env, workers=n) as started:
+            url = started["url"]
+            throughput(url, residents, min(3.0, seconds), concurrency)  # warm-up
+            run: dict[str, Any] = {"workers": n, "ready_seconds": started["ready_seconds"],
+                                   "load_average_before": os.getloadavg()[0]}
+            load = throughput(url, residents, seconds, concurrency)
+            load.pop("_served")
+            run["throughput"] = load
+            run["rss_per_process"] = _tree_memory(started["pid"])
+            if reload_too:
+                answer: dict[str, Any] = {}
+                timer = threading.Timer(seconds / 2, lambda a=answer, u=url: a.update(reload(u)))
+                timer.start()
+                under = throughput(url, residents, seconds, concurrency)
+                timer.join()
+                under.pop("_served")
+                run["under_reload"] = {**under, "reload": answer}
+            run["load_average_after"] = os.getloadavg()[0]
+        runs.append(run)
+    return runs
 
 
 def _train(residents: int, folder: Path, seed: int) -> str:
+    """The registry in ``folder``: reused when it already holds a champion, else trained on a synthetic community
+    of ``residents`` (lists and rule inputs stored with the version)."""
+    from mlflow import MlflowClient
+
     from features.sources.synthetic import generate_community
     from training.config import TrainConfig
     from training.retrain import train
 
     uri = f"sqlite:///{folder / 'mlflow.db'}"
+    if (folder / "mlflow.db").is_file():
+        try:
+            MlflowClient(tracking_uri=uri, registry_uri=uri).get_model_version_by_alias(MODEL, "champion")
+            return uri
+        except Exception:  # no champion yet: train one
+            pass
+    os.environ.setdefault("LINLI_DATA_DIR", str(folder))  # the artifact key the server reads
+    started = time.perf_counter()
     dataset = generate_community(residents=residents, seed=seed).dataset()
     result = train(dataset, tracking_uri=uri, model_name=MODEL, config=TrainConfig.from_toml().with_seed(seed),
                    artifact_location=(folder / "mlartifacts").as_uri())
-    print(json.dumps({"train_seconds": result.seconds}), file=sys.stderr)  # "lists": the time the lists add
+    print(json.dumps({"residents": residents, "train_seconds": result.seconds,  # "lists": the time lists add
+                      "wall_seconds": round(time.perf_counter() - started, 1), "load_average": os.getloadavg()}),
+          file=sys.stderr)
     return uri
 
 
 def run(tracking_uri: str, folder: Path, *, requests: int, seconds: float, concurrency: int, events: int,
-        batch: int, durable: bool) -> dict[str, Any]:
-    """Two starts (filling, then reading the list cache), latency, throughput and feedback against one registry."""
+        batch: int, durable: bool, workers: list[int]) -> dict[str, Any]:
+    """Two starts, a reload, latency, throughput and feedback against one registry, then ``--workers N`` runs."""
     from serving.store import FeedbackStore
 
-    store_url = f"sqlite:///{folder / 'feedback.db'}"
-    env = {"LINLI_MLFLOW_TRACKING_URI": tracking_uri, "LINLI_MODEL_NAME": MODEL, "LINLI_DATA_DIR": str(folder),
-           "LINLI_API_KEYS": f"platform:{KEY},admin:{ADMIN_KEY}", "LINLI_DATABASE_URL": store_url,
-           "LINLI_CACHE_DIR": str(folder / "cache"), "LINLI_SERVED_LOG_DURABLE": str(durable).lower(),
-           "OPENBLAS_NUM_THREADS": "1"}
+    env = bench_env(tracking_uri, folder, LINLI_SERVED_LOG_DURABLE=str(durable).lower())
+    store_url = env["LINLI_DATABASE_URL"]
     report: dict[str, Any] = {"cores": os.cpu_count(), "served_log_durable": durable, "load_average": os.getloadavg()}
-    with server(env) as first:  # fills the cache of precomputed lists when it is empty
+    with server(env) as first:
         report["first_start"] = _startup(first)
     with server(env) as second:
         url = second["url"]
@@ -240,6 +320,10 @@ def run(tracking_uri: str, folder: Path, *, requests: int, seconds: float, concu
         report["feedback"]["stored"] = stored
         report["feedback"]["lost"] = report["feedback"]["acknowledged"] - stored
         report["server_peak_rss_mib"] = round(_rss_kib(second["pid"], "VmHWM") / 1024, 1)
+    if workers:
+        report["workers"] = workers_runs(tracking_uri, folder, residents, workers=workers, seconds=seconds,
+                                         concurrency=concurrency)
+    report["load_average_after"] = os.getloadavg()
     return report
 
 
@@ -247,7 +331,7 @@ def _startup(started: dict[str, Any]) -> dict[str, Any]:
     """Start-up figures: time to ready, peak RSS of the process tree, and the server's own load report."""
     serving = httpx.get(f"{started['url']}/models", headers={"X-API-Key": ADMIN_KEY}).json()["serving"]
     return {"ready_seconds": started["ready_seconds"], "peak_rss_mib": started["startup_tree_peak_rss_mib"],
-            **{k: serving[k] for k in ("version", "load_seconds", "precompute_seconds", "from_cache", "residents",
+            **{k: serving[k] for k in ("version", "load_seconds", "open_seconds", "rule_inputs_stored", "residents",
                                        "list_length")}}
 
 
@@ -308,17 +392,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--folder", type=Path, help="work folder (default: a temporary one)")
     parser.add_argument("--store-residents", type=int, nargs="+", help="only measure the list store at these sizes")
     parser.add_argument("--model", default=MODEL, help="registered model name (with --store-residents)")
+    parser.add_argument("--workers", default="1,2", help="server processes per run of step 5, comma-separated "
+                        "('' skips step 5)")
+    parser.add_argument("--train-only", action="store_true", help="train (or find) the registry in --folder, stop")
     args = parser.parse_args(argv)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     with tempfile.TemporaryDirectory(prefix="linli-latency-") as tmp:
         folder = args.folder or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         uri = args.tracking_uri or _train(args.residents, folder, args.seed)
+        if args.train_only:
+            print(json.dumps({"tracking_uri": uri}))
+            return
         if args.store_residents:
             print(json.dumps(store_scaling(uri, folder, args.store_residents, args.model), indent=2))
             return
         report = run(uri, folder, requests=args.requests, seconds=args.seconds, concurrency=args.concurrency,
-                     events=args.events, batch=args.batch, durable=not args.not_durable)
+                     events=args.events, batch=args.batch, durable=not args.not_durable,
+                     workers=[int(n) for n in args.workers.split(",") if n.strip()])
     print(json.dumps(report, indent=2))
 
 

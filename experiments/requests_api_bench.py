@@ -6,7 +6,7 @@ feedback store (SQLite, durable) before its answer leaves, so the figures includ
 
 1. anonymous: sequential requests with a community and no resident, on one keep-alive connection (p50, p99);
 2. known residents, first request: every request from a different resident (their rules' inputs are
-   precomputed when the model version loads, so a first request costs what a repeated one does);
+   stored with the version's lists, so a first request costs what a repeated one does);
 3. known residents, again: the same residents once more;
 4. throughput: ``--concurrency`` client threads for ``--seconds`` (requests/s, p50, p99, errors).
 
@@ -31,13 +31,12 @@ from typing import Any
 import httpx
 
 from experiments.latency_bench import (
-    ADMIN_KEY,
     KEY,
-    MODEL,
     _percentiles,
     _resident_ids,
     _run_threads,
     _train,
+    bench_env,
     champion_bundle,
     server,
 )
@@ -98,10 +97,7 @@ def throughput(url: str, residents: list[str], seconds: float, concurrency: int)
 
 def run(tracking_uri: str, folder: Path, *, requests: int, seconds: float, concurrency: int) -> dict[str, Any]:
     """Anonymous, first and repeated known-resident latency, then throughput, against one registry."""
-    env = {"LINLI_MLFLOW_TRACKING_URI": tracking_uri, "LINLI_MODEL_NAME": MODEL, "LINLI_DATA_DIR": str(folder),
-           "LINLI_API_KEYS": f"platform:{KEY},admin:{ADMIN_KEY}",
-           "LINLI_DATABASE_URL": f"sqlite:///{folder / 'feedback.db'}", "LINLI_CACHE_DIR": str(folder / "cache"),
-           "OPENBLAS_NUM_THREADS": "1"}
+    env = bench_env(tracking_uri, folder)
     rng = random.Random(0)
     residents = _resident_ids(tracking_uri)
     communities = _communities(tracking_uri)
@@ -136,7 +132,6 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="linli-requests-") as tmp:
         folder = args.folder or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        os.environ.setdefault("LINLI_DATA_DIR", str(folder))  # training writes the artifact key the server reads
         uri = args.tracking_uri or _train(args.residents, folder, args.seed)
         report = run(uri, folder, requests=args.requests, seconds=args.seconds, concurrency=args.concurrency)
     print(json.dumps(report, indent=2))

@@ -2,9 +2,10 @@
 
 For each N in ``--workers`` (default 1 and 2): start ``linli serve --workers N`` on a trained registry, warm
 up, then ``--concurrency`` client threads send ``GET /recommendations/{id}?k=10`` for ``--seconds``
-(:func:`experiments.latency_bench.throughput`: requests/s, p50, p99, errors). With ``--reload``, a
-``POST /models/reload`` is sent half-way through each run and its answer is reported; every error during the run
-counts, so "errors": 0 means the reload dropped nothing.
+(:func:`experiments.latency_bench.workers_runs`: requests/s, p50, p99, errors, RSS per process). With
+``--reload``, a second run sends ``POST /models/reload`` half-way through and reports its answer; every error
+during the run counts, so "errors": 0 means the reload dropped nothing. ``experiments.latency_bench`` runs the
+same step as its step 5.
 
 Run (a registry from ``linli train``, or one is trained first)::
 
@@ -18,49 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from experiments.latency_bench import ADMIN_KEY, KEY, MODEL, _resident_ids, _train, throughput
-from experiments.local_server import free_port, stop, wait_ready
-
-
-@contextmanager
-def workers_server(env: dict[str, str], workers: int, folder: Path, ready_timeout: float = 1800) -> Iterator[str]:
-    """``linli serve --workers N`` in a subprocess; yields its URL once every worker serves."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = folder / f"serve-{workers}-{port}.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "linli", "serve", "--port", str(port), "--workers", str(workers)],
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_ready(url, proc, ready_timeout, log, interval=0.5)
-        deadline = time.monotonic() + ready_timeout
-        while _serving_workers(url) < workers and time.monotonic() < deadline:
-            time.sleep(0.5)
-        yield url
-    finally:
-        stop(proc, grace=30)
-
-
-def _serving_workers(url: str) -> int:
-    """How many worker processes report a served version in ``/metrics``."""
-    text = httpx.get(f"{url}/metrics", headers={"X-API-Key": ADMIN_KEY}, timeout=30).text
-    return sum(1 for line in text.splitlines() if line.startswith("linli_served_model_version{"))
+from experiments.latency_bench import _resident_ids, _train, workers_runs
 
 
 def run(
@@ -73,38 +37,9 @@ def run(
         "residents": len(residents),
         "concurrency": concurrency,
         "load_average_before": os.getloadavg()[0],
-        "runs": [],
     }
-    for n in workers:
-        env = {
-            "LINLI_MLFLOW_TRACKING_URI": tracking_uri,
-            "LINLI_MODEL_NAME": MODEL,
-            "LINLI_DATA_DIR": str(folder),
-            "LINLI_API_KEYS": f"platform:{KEY},admin:{ADMIN_KEY}",
-            "LINLI_CACHE_DIR": str(folder / "cache"),
-            "LINLI_DATABASE_URL": f"sqlite:///{folder / f'feedback-{n}.db'}",
-            "OPENBLAS_NUM_THREADS": "1",
-            "LINLI_LOG_JSON": "true",
-            "LINLI_RATE_LIMIT_PLATFORM": "100000",
-        }
-        with workers_server(env, n, folder) as url:
-            throughput(url, residents, min(3.0, seconds), concurrency)  # warm-up
-            answer: dict[str, Any] = {}
-            timer = threading.Timer(seconds / 2, lambda a=answer, u=url: a.update(_reload(u))) if reload else None
-            if timer:
-                timer.start()
-            load = throughput(url, residents, seconds, concurrency)
-            if timer:
-                timer.join()
-            load.pop("_served")
-            report["runs"].append(
-                {
-                    "workers": n,
-                    **load,
-                    **({"reload": answer} if reload else {}),
-                    "load_average_after": os.getloadavg()[0],
-                }
-            )
+    report["runs"] = workers_runs(tracking_uri, folder, residents, workers=workers, seconds=seconds,
+                                  concurrency=concurrency, reload_too=reload)
     return report
 
 
@@ -129,12 +64,6 @@ def rate_limit_cost(stores: list[str], n: int = 3000) -> dict[str, dict[str, flo
             "p99_us": round(times[int(n * 0.99)] * 1e6, 1),
         }
     return out
-
-
-def _reload(url: str) -> dict[str, Any]:
-    started = time.perf_counter()
-    response = httpx.post(f"{url}/models/reload", headers={"X-API-Key": ADMIN_KEY}, timeout=600)
-    return {"status": response.status_code, "seconds": round(time.perf_counter() - started, 2)}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -23,7 +23,9 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from scale.buckets import resident_hash
+from training import rule_inputs
 from training.batch_lists import FORMAT, MANIFEST, SCHEMA, sha256_of
+from training.rule_inputs import RuleInputs
 
 
 class ListStoreError(ValueError):
@@ -102,6 +104,9 @@ class ListStore:
     residents : int
     nbytes : int
         Bytes of the mapped files (0 for in-memory lists).
+    rules : tuple of RuleInputs, optional
+        Per bucket, the residents' rule inputs in the rows of its lists file (:mod:`training.rule_inputs`);
+        ``None`` for a version stored without them.
     """
 
     files: tuple[ListFile, ...]
@@ -109,16 +114,27 @@ class ListStore:
     depth: int
     residents: int
     nbytes: int = 0
+    rules: tuple[RuleInputs, ...] | None = None
 
     def __len__(self) -> int:
         return self.residents
 
     def locate(self, resident_id: str) -> tuple[ListFile, int] | None:
         """The file and row holding a resident's list, or ``None`` when the lists do not cover them."""
+        place = self._place(resident_id)
+        return (self.files[place[0]], place[1]) if place is not None else None
+
+    def rule_inputs(self, resident_id: str) -> tuple[RuleInputs, int] | None:
+        """The stored rule inputs and row of a resident; ``None`` when not covered or stored without them."""
+        place = self._place(resident_id) if self.rules is not None else None
+        return (self.rules[place[0]], place[1]) if self.rules is not None and place is not None else None
+
+    def _place(self, resident_id: str) -> tuple[int, int] | None:
+        """Bucket and row of a resident, or ``None``."""
         hashed = resident_hash([resident_id])[0]
-        part = self.files[int(hashed % np.uint64(len(self.files)))]
-        row = part.row_of(resident_id, hashed)
-        return (part, row) if row >= 0 else None
+        bucket = int(hashed % np.uint64(len(self.files)))
+        row = self.files[bucket].row_of(resident_id, hashed)
+        return (bucket, row) if row >= 0 else None
 
     def ranked(self, resident_id: str) -> tuple[np.ndarray, np.ndarray] | None:
         """A resident's stored services (internal ids) and scores in rank order; ``None`` when not covered."""
@@ -166,17 +182,25 @@ class ListStore:
             raise ListStoreError(f"{path}: not a lists manifest of this version: {exc}") from exc
         if [e.get("bucket") for e in entries] != list(range(len(entries))) or not entries:
             raise ListStoreError(f"{path}: the bucket files are not numbered 0..n-1")
-        files, size = [], 0
+        files, rules, size = [], [], 0
+        stored_rules = sum("rules" in e for e in entries)
+        if stored_rules not in (0, len(entries)):
+            raise ListStoreError(f"{path}: {stored_rules} of {len(entries)} buckets have rule inputs (partial)")
         for entry in entries:
             files.append(_map(Path(folder), entry, services))
             size += (Path(folder) / entry["file"]).stat().st_size
+            if stored_rules:
+                rules.append(_map_rules(Path(folder), entry, files[-1], services))
+                size += (Path(folder) / entry["rules"]["file"]).stat().st_size
         total = sum(f.rows for f in files)
         if total != residents or total != manifest.get("residents"):
             raise ListStoreError(f"{path}: lists of {total} residents for a bundle of {residents} (partial lists)")
-        return cls(files=tuple(files), k=k, depth=depth, residents=total, nbytes=size)
+        return cls(files=tuple(files), k=k, depth=depth, residents=total, nbytes=size,
+                   rules=tuple(rules) if stored_rules else None)
 
 
-def _map(folder: Path, entry: dict[str, Any], services: int) -> ListFile:
+def _read(folder: Path, entry: dict[str, Any]) -> tuple[pa.Table, str]:
+    """Check a bucket file named in the manifest against its SHA-256 and memory-map it."""
     name = str(entry.get("file", ""))
     path = folder / name
     if Path(name).name != name or not name.endswith(".arrow") or not path.is_file():
@@ -184,9 +208,27 @@ def _map(folder: Path, entry: dict[str, Any], services: int) -> ListFile:
     if sha256_of(path) != entry.get("sha256"):
         raise ListStoreError(f"stored lists: {name} differs from its SHA-256 in the manifest (corrupt or altered)")
     try:
-        table = ipc.open_file(pa.memory_map(str(path), "r")).read_all()
+        return ipc.open_file(pa.memory_map(str(path), "r")).read_all(), name
     except (OSError, pa.ArrowException) as exc:
         raise ListStoreError(f"stored lists: {name} is not a readable Arrow file: {exc}") from exc
+
+
+def _map_rules(folder: Path, entry: dict[str, Any], lists: ListFile, services: int) -> RuleInputs:
+    """A bucket's rule inputs, which must hold the rows of its lists file in the same order."""
+    described = entry["rules"] if isinstance(entry.get("rules"), dict) else {}
+    table, name = _read(folder, described)
+    if not table.schema.equals(rule_inputs.SCHEMA) or table.num_rows != lists.rows:
+        raise ListStoreError(f"stored lists: {name} is not the rule inputs of {entry.get('file')}")
+    if not np.array_equal(table.column("resident_hash").to_numpy(), lists.hashes):
+        raise ListStoreError(f"stored lists: {name} does not hold the rows of {entry.get('file')} in its order")
+    try:
+        return RuleInputs.of_table(table, services)
+    except ValueError as exc:
+        raise ListStoreError(f"stored lists: {name}: {exc}") from exc
+
+
+def _map(folder: Path, entry: dict[str, Any], services: int) -> ListFile:
+    table, name = _read(folder, entry)
     part = ListFile(table, name)
     if part.rows != entry.get("rows"):
         raise ListStoreError(f"stored lists: {name} holds {part.rows} rows, the manifest says {entry.get('rows')}")

@@ -93,10 +93,11 @@ class ServedModel:
         When the model was built (aware, Asia/Shanghai).
     load_seconds : float
         Download, unpickle and validation.
-    precompute_seconds : float
+    open_seconds : float
         Checking and mapping the stored lists (none are scored at load).
-    from_cache : bool
-        Whether the lists were stored with the version (always, since lists come with the version).
+    rule_inputs_stored : bool
+        Whether the residents' rule inputs for ``POST /requests`` came stored with the lists (``False``: a version
+        stored without them, whose inputs were computed at load).
     requests : RequestServing, optional
         The text model and rules that answer ``POST /requests``, built from the bundle's catalogue at load;
         ``None`` when it could not be built (the server log says why; recommendations serve regardless).
@@ -110,8 +111,8 @@ class ServedModel:
     catalog: ServiceCatalog
     loaded_at: datetime
     load_seconds: float
-    precompute_seconds: float
-    from_cache: bool
+    open_seconds: float
+    rule_inputs_stored: bool
     requests: RequestServing | None = None
 
     def recommend(self, resident_ids: list[str], k: int, context: RequestContext | None = None,
@@ -241,7 +242,7 @@ class ModelHolder:
             self.last_error = None
             logger.info("serving %s version %s as %s (lists of %d residents mapped in %.1f s)",
                         self.settings.model_name, served.version, served.variant, len(served.lists),
-                        served.precompute_seconds)
+                        served.open_seconds)
             return served
         except ModelLoadError as exc:
             self.last_error = str(exc)
@@ -305,17 +306,19 @@ class ModelHolder:
             raise ModelLoadError(f"{name} version {meta.version} cannot serve: {exc}") from exc
         catalog = ServiceCatalog.from_services(bundle.catalogue())
         opened = time.perf_counter()
+        requests = self._requests(bundle, str(meta.version), lists)
         return ServedModel(bundle=bundle, version=str(meta.version), run_id=str(meta.run_id), variant=alias,
                            lists=lists, catalog=catalog, loaded_at=datetime.now(TIMEZONE),
-                           load_seconds=loaded - started, precompute_seconds=opened - loaded,
-                           from_cache=True, requests=self._requests(bundle, str(meta.version)))
+                           load_seconds=loaded - started, open_seconds=opened - loaded,
+                           rule_inputs_stored=requests is not None and requests.rules.stored, requests=requests)
 
-    def _requests(self, bundle: ModelBundle, version: str) -> RequestServing | None:
-        """The text model for ``POST /requests`` from the bundle's catalogue; ``None`` (logged) when it fails."""
+    def _requests(self, bundle: ModelBundle, version: str, lists: ListStore) -> RequestServing | None:
+        """The text model for ``POST /requests`` from the bundle's catalogue, the rules' inputs from ``lists`` when
+        stored there; ``None`` (logged) when it fails."""
         started = time.perf_counter()
         lexicons = (self.settings.request_lexicon,) if self.settings.request_lexicon else ()
         try:
-            serving = RequestServing.build(bundle, lexicons)
+            serving = RequestServing.build(bundle, lexicons, lists)
         except Exception:  # a broken lexicon must not keep recommendations from serving
             logger.exception("version %s serves without POST /requests: its text model could not be built", version)
             return None

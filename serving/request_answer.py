@@ -23,6 +23,7 @@ import numpy as np
 from features.feedback_columns import REQUEST_VARIANT
 from serving.context import RequestContext
 from serving.feedback_models import ServedItem, ServedList, StoredRequest
+from serving.list_store import ListStore
 from serving.request_models import (
     IntentPublic,
     NotOfferedPublic,
@@ -65,9 +66,11 @@ class RequestServing:
     rules: ResidentRules
 
     @classmethod
-    def build(cls, bundle: ModelBundle, lexicon_paths: tuple[Path, ...] = ()) -> RequestServing:
-        """Build the text model from ``bundle``'s services (internal order) and wrap the bundle's rules."""
-        return cls(RequestModel.build(bundle.catalogue(), lexicon_paths=lexicon_paths), ResidentRules(bundle))
+    def build(cls, bundle: ModelBundle, lexicon_paths: tuple[Path, ...] = (), lists: ListStore | None = None
+              ) -> RequestServing:
+        """Build the text model from ``bundle``'s services (internal order) and wrap the bundle's rules, their
+        inputs read from the version's stored ``lists`` when it has them."""
+        return cls(RequestModel.build(bundle.catalogue(), lexicon_paths=lexicon_paths), ResidentRules(bundle, lists))
 
 
 @dataclass(frozen=True)

@@ -215,8 +215,9 @@ class ServingPublic(BaseModel):
     run_id: str
     loaded_at: datetime
     load_seconds: float
-    precompute_seconds: float
-    from_cache: bool
+    open_seconds: float = Field(description="checking and memory-mapping the version's stored lists")
+    rule_inputs_stored: bool = Field(description="the residents' rule inputs came stored with the lists (false: "
+                                     "computed at load, for a version trained before they were stored)")
     residents: int = Field(description="known residents, each with a precomputed list")
     list_length: int = Field(description="length of the precomputed lists; longer k is computed on demand")
 
@@ -254,7 +255,7 @@ class ModelsPublic(BaseModel):
 
     model_config = _examples({"model_name": "linli-recommender", "count": 1, "serving": {
         "version": "3", "variant": "champion", "run_id": "a230f3ec", "loaded_at": "2026-11-29T15:00:00",
-        "load_seconds": 2.1, "precompute_seconds": 0.3, "from_cache": True, "residents": 20000, "list_length": 50},
+        "load_seconds": 2.1, "open_seconds": 0.3, "rule_inputs_stored": True, "residents": 20000, "list_length": 50},
         "data": [{"version": "3", "aliases": ["champion"], "run_id": "a230f3ec", "created_at": "2026-11-29T14:00:00",
                   "serving": True, "served_lists": 1204, "feedback_events": 388}]})
     model_name: str

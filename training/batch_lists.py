@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Final
 
@@ -30,10 +32,13 @@ import pyarrow.ipc as ipc
 from features.columns import Columns as C
 from recommenders.base import SCORE
 from scale.buckets import bucket_of, default_buckets, resident_hash
+from training import rule_inputs
 from training.bundle import ModelBundle
 
 FORMAT: Final = 1
 MANIFEST: Final = "manifest.json"
+#: Environment setting: processes that write lists (:func:`list_workers`).
+WORKERS_ENV: Final = "LINLI_LIST_WORKERS"
 #: Services per list that ``recommend(k)`` answers exactly, and exploration-pool services stored after them.
 LIST_K, LIST_DEPTH = 10, 10
 #: Residents per ``recommend`` call (its memory grows with residents × services).
@@ -134,29 +139,43 @@ def write_bucket(
     k: int = LIST_K,
     depth: int = LIST_DEPTH,
     batch: int = BATCH,
+    *,
+    rules: bool = True,
 ) -> dict[str, Any]:
     """Score one bucket's residents and write its file; returns its manifest entry.
 
     This is the unit of work of an engine: any process holding the bundle can write any bucket, and buckets
     never share a resident (call it with the residents whose :func:`scale.buckets.bucket_of` is ``bucket``).
+    With ``rules``, the residents' rule inputs are written beside it too (:mod:`training.rule_inputs`, same rows).
 
     Returns
     -------
     dict
-        ``{"file", "bucket", "rows", "sha256"}`` for :func:`write_manifest`.
+        ``{"file", "bucket", "rows", "sha256"}`` for :func:`write_manifest`, and ``"rules": {"file", "sha256"}``.
     """
     parts = [score_lists(bundle, resident_ids[i : i + batch], k, depth) for i in range(0, len(resident_ids), batch)]
     table = pa.concat_tables(parts).unify_dictionaries().combine_chunks() if parts else SCHEMA.empty_table()
     if len(parts) > 1:  # each batch is in hash order; the bucket must be too
         table = table.take(pa.array(np.argsort(table.column("resident_hash").to_numpy(), kind="stable")))
         table = table.unify_dictionaries().combine_chunks()
-    path = Path(folder) / bucket_file(bucket)
+    path = _write_private(table, Path(folder) / bucket_file(bucket))
+    entry: dict[str, Any] = {"file": path.name, "bucket": bucket, "rows": len(table), "sha256": sha256_of(path)}
+    if rules:
+        ids = np.asarray(table.column("resident_id").to_pylist(), dtype=object)
+        inputs = rule_inputs.compute(bundle, ids).to_table(table.column("resident_hash").to_numpy())
+        written = _write_private(inputs, Path(folder) / rule_inputs.rules_file(bucket))
+        entry["rules"] = {"file": written.name, "sha256": sha256_of(written)}
+    return entry
+
+
+def _write_private(table: pa.Table, path: Path) -> Path:
+    """Write ``table`` as one record batch (one binary search per lookup), atomically and private to the owner."""
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with pa.OSFile(str(partial), "wb") as sink, ipc.new_file(sink, SCHEMA) as writer:
-        writer.write_table(table, max_chunksize=max(len(table), 1))  # one record batch: one binary search
+    with pa.OSFile(str(partial), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=max(len(table), 1))
     os.chmod(partial, 0o600)  # pseudonymous ids: private, as the bundle's files are
     os.replace(partial, path)
-    return {"file": path.name, "bucket": bucket, "rows": len(table), "sha256": sha256_of(path)}
+    return path
 
 
 def write_manifest(
@@ -189,18 +208,59 @@ def write_lists(
     depth: int = LIST_DEPTH,
     n_buckets: int | None = None,
     batch: int = BATCH,
+    workers: int | None = None,
 ) -> Path:
-    """Score every resident the bundle knows, bucket by bucket, into ``folder``; returns the manifest's path."""
+    """Score every resident the bundle knows, bucket by bucket, into ``folder``; returns the manifest's path.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Processes writing buckets at once (:func:`list_workers`, default ``LINLI_LIST_WORKERS`` or the cores);
+        1 writes them one after another in this process. The files are the same either way.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     residents = bundle.resident_ids().to_numpy(dtype=object)
     n_buckets = n_buckets or default_buckets(len(residents), 1)
     buckets = bucket_of(residents, n_buckets)
-    entries = [
-        write_bucket(bundle, [str(r) for r in residents[buckets == b]], b, folder, k, depth, batch)
-        for b in range(n_buckets)
-    ]
+    jobs = [([str(r) for r in residents[buckets == b]], b) for b in range(n_buckets)]
+    workers = min(workers or list_workers(), n_buckets)
+    if workers <= 1:
+        entries = [write_bucket(bundle, ids, b, folder, k, depth, batch) for ids, b in jobs]
+    else:  # each process unpickles the bundle once (initializer), then takes buckets as they come
+        context = multiprocessing.get_context("spawn")  # no fork of a threaded parent (MLflow, BLAS)
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_hold, initargs=(bundle,)) as pool:
+            entries = list(pool.map(_write_held, [(ids, b, folder, k, depth, batch) for ids, b in jobs]))
     return write_manifest(folder, entries, k=k, depth=depth, n_buckets=n_buckets, services=len(bundle.service_ids()))
+
+
+def list_workers() -> int:
+    """Processes :func:`write_lists` uses: ``LINLI_LIST_WORKERS`` when set, else the machine's cores.
+
+    Raises
+    ------
+    ValueError
+        If ``LINLI_LIST_WORKERS`` is not a whole number of at least 1.
+    """
+    raw = os.environ.get(WORKERS_ENV, "").strip()
+    if not raw:
+        return os.cpu_count() or 1
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{WORKERS_ENV}={raw!r}: set it to the number of processes that write lists (1 or more)")
+    return int(raw)
+
+
+_HELD: list[ModelBundle] = []
+
+
+def _hold(bundle: ModelBundle) -> None:
+    """Pool initializer: keep the bundle this worker process writes lists with."""
+    _HELD[:] = [bundle]
+
+
+def _write_held(job: tuple[list[str], int, Path, int, int, int]) -> dict[str, Any]:
+    ids, bucket, folder, k, depth, batch = job
+    return write_bucket(_HELD[0], ids, bucket, folder, k, depth, batch)
 
 
 def sha256_of(path: Path) -> str:
@@ -217,7 +277,9 @@ __all__ = [
     "LIST_K",
     "MANIFEST",
     "SCHEMA",
+    "WORKERS_ENV",
     "bucket_file",
+    "list_workers",
     "pack",
     "score_lists",
     "sha256_of",

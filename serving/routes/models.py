@@ -122,7 +122,8 @@ def _rejected(holder: ModelHolder, alias: str, previous: str | None) -> str:
 def _serving(served: ServedModel) -> ServingPublic:
     return ServingPublic(version=served.version, variant=served.variant, run_id=served.run_id,
                          loaded_at=served.loaded_at, load_seconds=round(served.load_seconds, 3),
-                         precompute_seconds=round(served.precompute_seconds, 3), from_cache=served.from_cache,
+                         open_seconds=round(served.open_seconds, 3),
+                         rule_inputs_stored=served.rule_inputs_stored,
                          residents=len(served.lists), list_length=served.lists.k)
 
 

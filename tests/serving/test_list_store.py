@@ -192,3 +192,37 @@ def test_reload_under_load_fails_no_request(registry: Registry, tmp_path: Path) 
         assert versions and versions[0] == "1" and versions[-1] == "2"
         switch = versions.index("2")
         assert set(versions[:switch]) == {"1"} and set(versions[switch:]) == {"2"}
+
+
+def test_partial_corrupt_or_misplaced_rule_inputs_are_refused(registry: Registry, holder: ModelHolder,
+                                                              tmp_path: Path) -> None:
+    bundle = holder.current.bundle
+    sizes = (len(bundle.resident_ids()), len(bundle.service_ids()))
+    source = _stored_folder(registry, "1")
+
+    def damaged(name: str, change: object) -> Path:
+        folder = tmp_path / name
+        shutil.copytree(source, folder)
+        manifest = json.loads((folder / MANIFEST).read_text())
+        change(folder, manifest)  # type: ignore[operator]
+        (folder / MANIFEST).write_text(json.dumps(manifest))
+        return folder
+
+    def partial(folder: Path, manifest: dict) -> None:
+        manifest["files"][-1].pop("rules")
+
+    def corrupt(folder: Path, manifest: dict) -> None:
+        victim = folder / manifest["files"][0]["rules"]["file"]
+        data = bytearray(victim.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        victim.write_bytes(bytes(data))
+
+    def swapped(folder: Path, manifest: dict) -> None:  # checksums fine, rows of another bucket
+        first, second = manifest["files"][0]["rules"], manifest["files"][1]["rules"]
+        first["file"], second["file"] = second["file"], first["file"]
+        first["sha256"], second["sha256"] = second["sha256"], first["sha256"]
+
+    for change, message in ((partial, "partial"), (corrupt, "SHA-256"), (swapped, "rule inputs of|in its order")):
+        with pytest.raises(ListStoreError, match=message):
+            ListStore.open(damaged(change.__name__, change), None, *sizes)
+    assert ListStore.open(source, None, *sizes).rules is not None

@@ -66,6 +66,8 @@ def test_models_lists_versions_aliases_serving_and_counts(client: TestClient) ->
     assert (versions["1"]["served_lists"], versions["1"]["feedback_events"]) == (1, 1)
     assert versions["2"]["served_lists"] == 0
     assert body["serving"]["version"] == "1" and body["serving"]["residents"] > 0
+    assert body["serving"]["rule_inputs_stored"] is True and body["serving"]["open_seconds"] >= 0
+    assert not {"from_cache", "precompute_seconds"} & set(body["serving"])  # renamed (docs/api.md)
     assert [int(v["version"]) for v in body["data"]] == sorted((int(v) for v in versions), reverse=True)
 
 
@@ -141,7 +143,7 @@ def test_start_without_champion_says_why(settings: ServingSettings) -> None:
 
 def test_lists_come_with_the_version(settings: ServingSettings, holder: ModelHolder) -> None:
     again = ModelHolder(settings).load()
-    assert again.from_cache and again.version == holder.current.version
+    assert again.rule_inputs_stored and again.version == holder.current.version
     assert len(again.lists) == len(holder.current.lists) == len(holder.current.bundle.resident_ids())
     for mine, theirs in zip(again.lists.files, holder.current.lists.files, strict=True):
         assert (mine.hashes == theirs.hashes).all() and (mine.services == theirs.services).all()

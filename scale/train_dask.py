@@ -13,9 +13,12 @@
 4. **Combined exactly:** the lists and the truth are gathered (``k`` rows per test resident) and scored once
    with :func:`training.metrics.evaluate`, so every metric is the one of the whole window (no mean of bucket
    means). Residents per service are summed over buckets (each resident is in one bucket).
-5. The refit and the bundle's profile run on the fitting worker; the run, the registered version and the
-   promotion gate are the local engine's own (:func:`training.retrain.register_trained`), reached only after
-   every stage has finished, so a failed stage never registers a version.
+5. The refit and the bundle's profile run on the fitting worker.
+6. **Lists per bucket:** every resident's stored lists are scored on the workers with the refitted bundle, one
+   list bucket per task, by the local engine's list writer (:mod:`scale.lists_dask`).
+7. The run, the registered version and the promotion gate are the local engine's own
+   (:func:`training.retrain.register_trained`, given the lists folder), reached only after every stage has
+   finished, so a failed stage never registers a version.
 
 A worker that dies is replaced and its tasks are retried (:data:`RETRIES`); when a task kills workers again and
 again (out of memory), :class:`~scale.cluster.ClusterError` names the stage and the setting to change.
@@ -23,6 +26,7 @@ again (out of memory), :class:`~scale.cluster.ClusterError` names the stage and 
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +35,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
-from distributed import Client, Future
+from distributed import Client, Future, wait
 from distributed.scheduler import KilledWorker
 
 from features.columns import Columns as C
@@ -41,6 +45,7 @@ from profiling.config import ProfilingConfig, load_config
 from scale.buckets import default_buckets
 from scale.cluster import RETRIES, ClusterError
 from scale.engine import Bucket, bucket_data, history_days_from
+from scale.lists_dask import bucket_residents, write_lists_on_cluster
 from scale.parts import folder_parts
 from scale.profile_dask import profile_bucket
 from scale.validate import validate_on_cluster
@@ -210,7 +215,11 @@ def train_on_cluster(client: Client, data: str | Path, *, tracking_uri: str, mod
     windows = client.map(_window, bucketed.buckets, fitted=fitted, erased=erased, k=cfg.k,
                          profiling=profiling or load_config(), retries=RETRIES, pure=False)
     pieces: list[_BucketWindow] = _stage("evaluate", memory_limit, lambda: client.gather(windows))
-    client.cancel(windows + bucketed.buckets)
+    residents = client.map(bucket_residents, bucketed.buckets, retries=RETRIES)  # ids only, for the lists
+    _stage("evaluate", memory_limit, lambda: wait(residents))
+    client.cancel(windows)
+    for bucket in bucketed.buckets:  # released, not cancelled: cancelling would cancel the ids computed from it
+        bucket.release()
     window = combined_window(pieces, split, service_ids, categories, cfg.k)
     metrics = {name: window.score_lists(pd.concat([p.lists[name] for p in pieces], ignore_index=True))
                for name in pieces[0].lists}
@@ -219,12 +228,25 @@ def train_on_cluster(client: Client, data: str | Path, *, tracking_uri: str, mod
     say("refit")
     final = client.submit(_final, dataset, fitted, cfg, profiling, retries=RETRIES, pure=False)
     bundle, final_seconds, counts, dropped = _stage("refit", memory_limit, final.result)
-    client.cancel([final, fitted, dataset])
+    for done in (fitted, dataset):  # released, not cancelled: cancelling would cancel the bundle computed from them
+        done.release()
     seconds.update(final_seconds)
     bundle.metrics = metrics
-    trained = Trained(cfg, split, metrics, window.persona_counts(), seconds, counts, dropped)
-    return register_trained(bundle, trained, tracking_uri=tracking_uri, model_name=model_name,
-                            artifact_location=artifact_location, say=say)
+    say("lists")
+    clock = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="linli-lists-") as lists:
+        on_workers = client.submit(_first, final, pure=False)
+        _stage("lists", memory_limit, lambda: write_lists_on_cluster(
+            client, residents, on_workers, len(bundle.resident_ids()), len(bundle.service_ids()), Path(lists)))
+        client.cancel([on_workers, final, *residents])
+        lap("lists")
+        trained = Trained(cfg, split, metrics, window.persona_counts(), seconds, counts, dropped)
+        return register_trained(bundle, trained, tracking_uri=tracking_uri, model_name=model_name,
+                                artifact_location=artifact_location, say=say, lists=Path(lists))
+
+
+def _first(values: tuple[Any, ...]) -> Any:
+    return values[0]
 
 
 def _summary(fitted: _Fitted) -> tuple[TimeSplit, dict[str, float], np.ndarray, pd.Series]:

@@ -82,6 +82,35 @@ def test_both_runs_register_a_version_with_the_same_lists(engines: tuple[TrainRe
                                   second.bundle.model.recommend(residents, 10)[[C.RESIDENT, C.SERVICE]])
 
 
+def test_the_dask_engine_stores_the_local_engines_lists_and_serving_opens_them(
+        engines: tuple[TrainResult, TrainResult, str], tmp_path: Path) -> None:
+    import json
+
+    import mlflow
+
+    from serving.list_store import ListStore
+    from training.batch_lists import MANIFEST
+    from training.tracking import LISTS_ARTIFACT, LISTS_TAG
+
+    local, on_dask, uri = engines
+    assert "lists" in on_dask.seconds
+    client = MlflowClient(tracking_uri=uri)
+    folders = [Path(client.download_artifacts(r.run_id, LISTS_ARTIFACT, str(tmp_path / str(i))))
+               for i, r in enumerate((local, on_dask))]
+    stored, written = (json.loads((folder / MANIFEST).read_text()) for folder in folders)
+    assert written == stored  # every bucket file, its rows and its SHA-256: the same bytes
+    mlflow.set_tracking_uri(uri)
+    bundle = mlflow.pyfunc.load_model(f"models:/linli/{on_dask.model_version}").unwrap_python_model().bundle
+    store = ListStore.open(folders[1], client.get_run(on_dask.run_id).data.tags[LISTS_TAG],
+                           len(bundle.resident_ids()), len(bundle.service_ids()))
+    residents = bundle.resident_ids()[::97]
+    expected = bundle.recommend(list(residents), 10)
+    for resident in residents:
+        services, _ = store.ranked(resident)
+        names = bundle.service_ids()[services[:10]]
+        assert list(names) == list(expected.loc[expected[C.RESIDENT] == resident, C.SERVICE]), resident
+
+
 def test_a_worker_out_of_memory_names_the_stage_and_registers_nothing(partitioned_dir: Path, tmp_path: Path
                                                                       ) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"

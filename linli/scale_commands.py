@@ -41,10 +41,10 @@ def train_with_dask(data: str, *, config: Path | None, seed: int | None, feedbac
                     scheduler: str | None) -> dict[str, object]:
     """What ``linli train --json`` prints, trained with the dask engine (:mod:`scale.train_dask`).
 
-    The feedback store is read for its erasure ledger only: learning from served lists and events runs on the
-    local engine (docs/scale.md); an explicit ``--feedback`` URL other than ``none`` is refused.
+    The feedback store (``--feedback``, else the one in force) is read once, as the local engine reads it: its
+    erasure ledger, and its served lists, events and requests to learn from (``--feedback none``: neither).
     """
-    from linli.cli import _with_personas
+    from linli.cli import _feedback_log, _with_personas
     from linli.security_commands import record_alias_move
     from linli.settings import get_settings
     from profiling import ProfilingConfigError, load_config
@@ -54,9 +54,6 @@ def train_with_dask(data: str, *, config: Path | None, seed: int | None, feedbac
     from training.config import TrainConfig, TrainConfigError
     from training.splits import SplitError
 
-    if feedback is not None and feedback.lower() != "none":
-        raise fail(f"--feedback {feedback}: the dask engine does not learn from the feedback store yet; "
-                   "train with --engine local, or pass --feedback none")
     settings = get_settings()
     try:
         profiling = load_config(personas) if personas is not None else None
@@ -65,27 +62,29 @@ def train_with_dask(data: str, *, config: Path | None, seed: int | None, feedbac
             cfg = cfg.with_seed(seed)
         if personas is not None:
             cfg = _with_personas(cfg, personas)
-        erased = _erased_ledger()
+        erased = _erased_ledger(feedback)
+        log = _feedback_log(feedback)
         with dask_client(scheduler, workers=workers, memory_limit=memory_limit) as client, stray_rows_reported():
             result = train_on_cluster(client, data, tracking_uri=settings.tracking_uri(),
                                       model_name=settings.model_name, config=cfg,
                                       artifact_location=settings.artifact_location(), now=now,
                                       profiling=profiling, erased=erased,
-                                      memory_limit=None if scheduler else memory_limit)
+                                      memory_limit=None if scheduler else memory_limit, feedback=log)
     except (LinliDataError, TrainConfigError, ProfilingConfigError, ClusterError, SplitError,
             NotEnoughHistoryError) as exc:
         raise fail(str(exc)) from exc
-    record_alias_move(None, settings.model_name, result.alias, result.model_version)
+    record_alias_move(None if feedback == "none" else feedback, settings.model_name, result.alias, result.model_version)
     return result.to_json()
 
 
-def _erased_ledger() -> frozenset[str]:
-    """Pseudonyms of the erasure ledger of the feedback store in force (empty without a store)."""
+def _erased_ledger(feedback: str | None) -> frozenset[str]:
+    """Pseudonyms of the erasure ledger of the ``--feedback`` store, else the one in force (empty without a
+    store; ``--feedback none`` still reads the store in force, as the local engine does)."""
     from linli.common import feedback_store_url
     from serving.store import FeedbackStore, StoreUnavailableError
     from serving.store_privacy import erased
 
-    url, exists = feedback_store_url(None)
+    url, exists = feedback_store_url(None if feedback is None or feedback.lower() == "none" else feedback)
     if not exists:
         return frozenset()
     try:

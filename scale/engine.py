@@ -69,9 +69,14 @@ def _read(part: Part, n_buckets: int) -> pd.DataFrame:
 
 
 def _shuffled(parts: list[Part], n_buckets: int) -> list[object]:
-    """The table's rows moved to their buckets (one shuffle), as one delayed frame per bucket: partition ``i``
-    holds bucket ``i`` exactly (divisions ``0, 1, ..., n - 1, n - 1``)."""
-    frame = dd.from_map(_read, parts, n_buckets=n_buckets, enforce_metadata=False)
+    """The table's rows moved to their buckets (one shuffle), as one delayed frame per bucket."""
+    return to_buckets(dd.from_map(_read, parts, n_buckets=n_buckets, enforce_metadata=False), n_buckets)
+
+
+def to_buckets(frame: dd.DataFrame, n_buckets: int) -> list[object]:
+    """The rows of ``frame`` moved by their :data:`~scale.buckets.BUCKET` column (one shuffle), as one delayed
+    frame per bucket: partition ``i`` holds bucket ``i`` exactly (divisions ``0, 1, ..., n - 1, n - 1``), every
+    bucket present even when empty."""
     divisions = (*range(n_buckets), n_buckets - 1)
     moved = frame.set_index(BUCKET, divisions=divisions, shuffle_method="tasks", drop=False)
     return list(moved.to_delayed())

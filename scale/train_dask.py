@@ -13,9 +13,12 @@
 4. **Combined exactly:** the lists and the truth are gathered (``k`` rows per test resident) and scored once
    with :func:`training.metrics.evaluate`, so every metric is the one of the whole window (no mean of bucket
    means). Residents per service are summed over buckets (each resident is in one bucket).
-5. The refit and the bundle's profile run on the fitting worker; the run, the registered version and the
-   promotion gate are the local engine's own (:func:`training.retrain.register_trained`), reached only after
-   every stage has finished, so a failed stage never registers a version.
+5. The refit and the bundle's profile run on the fitting worker.
+6. **Lists per bucket:** every resident's stored lists are scored on the workers with the refitted bundle, one
+   list bucket per task, by the local engine's list writer (:mod:`scale.lists_dask`).
+7. The run, the registered version and the promotion gate are the local engine's own
+   (:func:`training.retrain.register_trained`, given the lists folder), reached only after every stage has
+   finished, so a failed stage never registers a version.
 
 A worker that dies is replaced and its tasks are retried (:data:`RETRIES`); when a task kills workers again and
 again (out of memory), :class:`~scale.cluster.ClusterError` names the stage and the setting to change.
@@ -23,7 +26,9 @@ again (out of memory), :class:`~scale.cluster.ClusterError` names the stage and 
 
 from __future__ import annotations
 
+import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,21 +36,24 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
-from distributed import Client, Future
+from distributed import Client, Future, wait
 from distributed.scheduler import KilledWorker
 
 from features.columns import Columns as C
 from features.dataset import Dataset
 from features.errors import LinliDataError
+from features.time_bounds import OUT_OF_TIME
 from profiling.config import ProfilingConfig, load_config
 from scale.buckets import default_buckets
 from scale.cluster import RETRIES, ClusterError
 from scale.engine import Bucket, bucket_data, history_days_from
+from scale.lists_dask import bucket_residents, write_lists_on_cluster
 from scale.parts import folder_parts
 from scale.profile_dask import profile_bucket
 from scale.validate import validate_on_cluster
 from training.config import TrainConfig
 from training.evaluation import EvaluationWindow
+from training.feedback_data import FeedbackLog, FeedbackMerge, merge_feedback
 from training.retrain import Trained, TrainResult, register_trained
 from training.splits import SplitError, TimeSplit
 
@@ -70,13 +78,27 @@ class _BucketWindow:
     lists: dict[str, pd.DataFrame]
 
 
-def _load(data: str, now: pd.Timestamp | None, erased: frozenset[str]) -> Dataset:
+def _load(data: str, now: pd.Timestamp | None, erased: frozenset[str], feedback: FeedbackLog | None
+          ) -> tuple[Dataset, FeedbackMerge | None, int]:
+    """The local engine's data: loaded, bounded, without the erased residents, with the feedback merged."""
     from features.sources import load
     from features.time_bounds import bound_history
     from privacy.erasure import without_residents
 
     dataset, _ = without_residents(bound_history(load(data, now=now), now), erased)
-    return dataset
+    out_of_time = dataset.dropped.get(OUT_OF_TIME, 0)  # the merged dataset is new: count before merging
+    merged, merge = merge_feedback(dataset, feedback, now) if feedback is not None else (dataset, None)
+    return merged, merge, out_of_time
+
+
+def _with_feedback(dataset: Dataset, feedback: FeedbackLog | None, now: pd.Timestamp | None) -> Dataset:
+    """A bucket's share of the merged data: the feedback of its own residents (other residents' rows are
+    unknown to the bucket and left out, as the local engine leaves out unknown residents)."""
+    if feedback is None:
+        return dataset
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # out-of-time feedback is counted and warned once, on the fitting worker
+        return merge_feedback(dataset, feedback, now)[0]
 
 
 def _fit(dataset: Dataset, cfg: TrainConfig) -> _Fitted:
@@ -99,12 +121,12 @@ def _fit(dataset: Dataset, cfg: TrainConfig) -> _Fitted:
     return _Fitted(split, models, seconds, dataset.service_ids.external.to_numpy(), categories)
 
 
-def _window(bucket: Bucket, fitted: _Fitted, erased: frozenset[str], k: int, profiling: ProfilingConfig
-            ) -> _BucketWindow:
+def _window(bucket: Bucket, fitted: _Fitted, erased: frozenset[str], k: int, profiling: ProfilingConfig,
+            feedback: FeedbackLog | None, now: pd.Timestamp | None) -> _BucketWindow:
     from privacy.erasure import without_residents
     from training.relevance import relevance_frame, service_resident_counts
 
-    dataset, _ = without_residents(bucket.dataset, erased)
+    dataset = _with_feedback(without_residents(bucket.dataset, erased)[0], feedback, now)
     split = fitted.split
     truth = relevance_frame(split.events(dataset, "test"))
     history_days = history_days_from(split.test_start, split.start.value)
@@ -118,7 +140,6 @@ def _window(bucket: Bucket, fitted: _Fitted, erased: frozenset[str], k: int, pro
 
 def _final(dataset: Dataset, fitted: _Fitted, cfg: TrainConfig, profiling: ProfilingConfig | None
            ) -> tuple[Any, dict[str, float], dict[str, int], dict[str, int]]:
-    from features.time_bounds import OUT_OF_TIME
     from profiling.profile import profile_dataset
     from recommenders.hybrid import HybridRecommender
     from training.bundle import ModelBundle
@@ -153,7 +174,8 @@ def train_on_cluster(client: Client, data: str | Path, *, tracking_uri: str, mod
                      config: TrainConfig | None = None, artifact_location: str | None = None,
                      progress: Callable[[str], None] | None = None, now: pd.Timestamp | None = None,
                      profiling: ProfilingConfig | None = None, erased: frozenset[str] = frozenset(),
-                     memory_limit: str | None = None, n_buckets: int | None = None) -> TrainResult:
+                     memory_limit: str | None = None, n_buckets: int | None = None,
+                     feedback: FeedbackLog | None = None) -> TrainResult:
     """Train, evaluate per bucket, log, register and gate one new model version on a Dask cluster.
 
     Parameters
@@ -169,6 +191,10 @@ def train_on_cluster(client: Client, data: str | Path, *, tracking_uri: str, mod
         The workers' memory limit, named in the out-of-memory message.
     n_buckets : int, optional
         Resident buckets; default about 50,000 residents each and at least two per worker.
+    feedback : FeedbackLog, optional
+        The feedback store's served lists, events and requests, read once: merged into the fitting worker's data
+        as the local engine merges them, sent to every worker for its buckets' share, and used for the gate's
+        online check.
 
     Raises
     ------
@@ -200,7 +226,9 @@ def train_on_cluster(client: Client, data: str | Path, *, tracking_uri: str, mod
                       lambda: bucket_data(client, parts, n_buckets or default_buckets(n_residents, workers), now))
     lap("bucket")
     say("fit")
-    dataset: Future = client.submit(_load, str(data), now, erased, retries=RETRIES, pure=False)
+    shared = client.scatter(feedback, broadcast=True, hash=False) if feedback is not None else None
+    loaded: Future = client.submit(_load, str(data), now, erased, shared, retries=RETRIES, pure=False)
+    dataset: Future = client.submit(_first, loaded, pure=False)
     fitted: Future = client.submit(_fit, dataset, cfg, retries=RETRIES, pure=False)
     split, fit_seconds, service_ids, categories = _stage("fit", memory_limit, client.submit(
         _summary, fitted, retries=RETRIES, pure=False).result)
@@ -208,9 +236,14 @@ def train_on_cluster(client: Client, data: str | Path, *, tracking_uri: str, mod
     lap("fit")
     say("evaluate")
     windows = client.map(_window, bucketed.buckets, fitted=fitted, erased=erased, k=cfg.k,
-                         profiling=profiling or load_config(), retries=RETRIES, pure=False)
+                         profiling=profiling or load_config(), feedback=shared, now=now, retries=RETRIES,
+                         pure=False)
     pieces: list[_BucketWindow] = _stage("evaluate", memory_limit, lambda: client.gather(windows))
-    client.cancel(windows + bucketed.buckets)
+    residents = client.map(bucket_residents, bucketed.buckets, retries=RETRIES)  # ids only, for the lists
+    _stage("evaluate", memory_limit, lambda: wait(residents))
+    client.cancel(windows)
+    for bucket in bucketed.buckets:  # released, not cancelled: cancelling would cancel the ids computed from it
+        bucket.release()
     window = combined_window(pieces, split, service_ids, categories, cfg.k)
     metrics = {name: window.score_lists(pd.concat([p.lists[name] for p in pieces], ignore_index=True))
                for name in pieces[0].lists}
@@ -219,12 +252,39 @@ def train_on_cluster(client: Client, data: str | Path, *, tracking_uri: str, mod
     say("refit")
     final = client.submit(_final, dataset, fitted, cfg, profiling, retries=RETRIES, pure=False)
     bundle, final_seconds, counts, dropped = _stage("refit", memory_limit, final.result)
-    client.cancel([final, fitted, dataset])
+    merge, known, dropped[OUT_OF_TIME] = client.submit(_merged, loaded, feedback is not None, pure=False).result()
+    if merge is not None:
+        dropped["feedback_out_of_time"] = merge.out_of_time_rows
+    for done in (fitted, dataset, loaded):  # released, not cancelled: cancelling would cancel the bundle
+        done.release()
     seconds.update(final_seconds)
     bundle.metrics = metrics
-    trained = Trained(cfg, split, metrics, window.persona_counts(), seconds, counts, dropped)
-    return register_trained(bundle, trained, tracking_uri=tracking_uri, model_name=model_name,
-                            artifact_location=artifact_location, say=say)
+    say("lists")
+    clock = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="linli-lists-") as lists:
+        on_workers = client.submit(_first, final, pure=False)
+        _stage("lists", memory_limit, lambda: write_lists_on_cluster(
+            client, residents, on_workers, len(bundle.resident_ids()), len(bundle.service_ids()), Path(lists)))
+        client.cancel([on_workers, final, *residents])
+        lap("lists")
+        trained = Trained(cfg, split, metrics, window.persona_counts(), seconds, counts, dropped)
+        return register_trained(bundle, trained, tracking_uri=tracking_uri, model_name=model_name,
+                                artifact_location=artifact_location, say=say, lists=Path(lists),
+                                feedback=feedback, merge=merge, known=known)
+
+
+def _first(values: tuple[Any, ...]) -> Any:
+    return values[0]
+
+
+def _merged(loaded: tuple[Dataset, FeedbackMerge | None, int], with_feedback: bool
+            ) -> tuple[FeedbackMerge | None, pd.Index | None, int]:
+    """The feedback counts, the known residents for the gate's online check (with feedback only) and the
+    interactions dropped for their time."""
+    from training.online_gate import known_residents
+
+    dataset, merge, out_of_time = loaded
+    return merge, known_residents(dataset.resident_ids.external) if with_feedback else None, out_of_time
 
 
 def _summary(fitted: _Fitted) -> tuple[TimeSplit, dict[str, float], np.ndarray, pd.Series]:

@@ -168,10 +168,12 @@ class Trained:
 def register_trained(bundle: ModelBundle, trained: Trained, *, tracking_uri: str, model_name: str,
                      artifact_location: str | None = None, say: Progress | None = None,
                      feedback: FeedbackLog | None = None, merge: FeedbackMerge | None = None,
-                     known: pd.Index | None = None) -> TrainResult:
+                     known: pd.Index | None = None, lists: Path | None = None) -> TrainResult:
     """Log the run, register the bundle and apply the promotion gate: the one way a version is registered.
 
     Every engine calls it only after every stage has finished, so a failed stage never registers a version.
+    ``lists`` is a folder the engine already wrote with :mod:`training.batch_lists` (manifest and bucket files,
+    e.g. per bucket on a cluster); without it every resident's lists are written here with ``write_lists``.
     """
     say = say or (lambda _label: None)
     cfg, split, metrics, seconds = trained.config, trained.split, trained.metrics, trained.seconds
@@ -187,15 +189,17 @@ def register_trained(bundle: ModelBundle, trained: Trained, *, tracking_uri: str
     decision = decide(metrics["hybrid"], champion_metrics, cfg.gate, trained.persona_counts, online.evidence)
     if champion_version is not None:
         decision.reasons.insert(0, f"compared with champion version {champion_version}")
-    with tempfile.TemporaryDirectory(prefix="linli-lists-") as lists, mlflow.start_run() as run:
-        say("lists")
-        started = time.perf_counter()
-        write_lists(bundle, Path(lists))  # serving opens them; it does not score them
-        seconds["lists"] = round(time.perf_counter() - started, 2)
+    with tempfile.TemporaryDirectory(prefix="linli-lists-") as scratch, mlflow.start_run() as run:
+        if lists is None:
+            say("lists")
+            started = time.perf_counter()
+            lists = Path(scratch)
+            write_lists(bundle, lists)  # serving opens them; it does not score them
+            seconds["lists"] = round(time.perf_counter() - started, 2)
         _log_run(cfg, bundle, trained.counts, split, metrics, decision, seconds)
         _log_online(merge, online)
         mlflow.log_metrics({f"data.{k}": float(v) for k, v in trained.dropped.items() if k == OUT_OF_TIME})
-        log_lists(Path(lists))  # before the version exists: an alias never names a version without its lists
+        log_lists(lists)  # before the version exists: an alias never names a version without its lists
         version = log_bundle(bundle, model_name)
         client.set_registered_model_alias(model_name, CHAMPION if decision.promoted else CHALLENGER, version.version)
         mlflow.set_tag("linli.model_version", version.version)

@@ -82,6 +82,71 @@ def test_both_runs_register_a_version_with_the_same_lists(engines: tuple[TrainRe
                                   second.bundle.model.recommend(residents, 10)[[C.RESIDENT, C.SERVICE]])
 
 
+def test_the_dask_engine_stores_the_local_engines_lists_and_serving_opens_them(
+        engines: tuple[TrainResult, TrainResult, str], tmp_path: Path) -> None:
+    import json
+
+    import mlflow
+
+    from serving.list_store import ListStore
+    from training.batch_lists import MANIFEST
+    from training.tracking import LISTS_ARTIFACT, LISTS_TAG
+
+    local, on_dask, uri = engines
+    assert "lists" in on_dask.seconds
+    client = MlflowClient(tracking_uri=uri)
+    folders = [Path(client.download_artifacts(r.run_id, LISTS_ARTIFACT, str(tmp_path / str(i))))
+               for i, r in enumerate((local, on_dask))]
+    stored, written = (json.loads((folder / MANIFEST).read_text()) for folder in folders)
+    assert written == stored  # every bucket file, its rows and its SHA-256: the same bytes
+    mlflow.set_tracking_uri(uri)
+    bundle = mlflow.pyfunc.load_model(f"models:/linli/{on_dask.model_version}").unwrap_python_model().bundle
+    store = ListStore.open(folders[1], client.get_run(on_dask.run_id).data.tags[LISTS_TAG],
+                           len(bundle.resident_ids()), len(bundle.service_ids()))
+    residents = bundle.resident_ids()[::97]
+    expected = bundle.recommend(list(residents), 10)
+    for resident in residents:
+        services, _ = store.ranked(resident)
+        names = bundle.service_ids()[services[:10]]
+        assert list(names) == list(expected.loc[expected[C.RESIDENT] == resident, C.SERVICE]), resident
+
+
+def test_both_engines_learn_the_same_from_the_same_feedback(partitioned_dir: Path, client: Client,
+                                                            tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from serving.feedback_models import FeedbackEvent, ServedItem, ServedList
+    from serving.store import FeedbackStore
+    from training.feedback_data import FeedbackLog
+
+    dataset = load(str(partitioned_dir))
+    last = dataset.interactions[C.TIMESTAMP].max()
+    residents = [str(r) for r in dataset.resident_ids.external[::10]]
+    services = [str(s) for s in dataset.service_ids.external]
+    served, clicks = [], []
+    with FeedbackStore(f"sqlite:///{tmp_path / 'feedback.db'}") as store:
+        store.create_schema()
+        for i, resident in enumerate(residents):
+            at = (last - pd.Timedelta(days=3 + i % 20)).to_pydatetime()
+            offered = [services[(i + j) % len(services)] for j in range(3)]
+            served.append(ServedList(request_id=f"q{i}", resident_id=resident, model_version="1", served_at=at,
+                                     items=[ServedItem(service_id=s, position=j + 1, score=1.0)
+                                            for j, s in enumerate(offered)]))
+            clicks.append(FeedbackEvent(request_id=f"q{i}", resident_id=resident, service_id=offered[0],
+                                        channel="online", event="book", timestamp=at + timedelta(hours=1)))
+        store.log_served_many(served)
+        store.add_events(clicks)
+        log = FeedbackLog(store.served(), store.events())
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    local = train(dataset, tracking_uri=uri, model_name="linli", config=FAST, feedback=log)
+    on_dask = train_on_cluster(client, partitioned_dir, tracking_uri=uri, model_name="linli", config=FAST,
+                               feedback=log)
+    assert local.feedback["added"] > 0 and on_dask.feedback == local.feedback and on_dask.dropped == local.dropped
+    for name in local.metrics:
+        assert _scalars(on_dask.metrics[name]) == pytest.approx(_scalars(local.metrics[name]), abs=TOLERANCE), name
+    assert on_dask.per_persona_ndcg_at_10 == pytest.approx(local.per_persona_ndcg_at_10, abs=TOLERANCE)
+
+
 def test_a_worker_out_of_memory_names_the_stage_and_registers_nothing(partitioned_dir: Path, tmp_path: Path
                                                                       ) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -113,7 +178,6 @@ def test_buckets_hold_the_loaders_pseudonyms(partitioned_dir: Path, client: Clie
 
 @pytest.mark.parametrize(("options", "said"), [
     (["--engine", "spark"], "--engine spark: use local or dask"),
-    (["--engine", "dask", "--feedback", "sqlite:///feedback.db"], "does not learn from the feedback store"),
     (["--engine", "dask", "--memory-limit", "lots"], "--memory-limit 'lots': not a size"),
 ])
 def test_linli_train_refuses_what_the_dask_engine_cannot_do(partitioned_dir: Path, options: list[str],

@@ -274,13 +274,14 @@ def _train(residents: int, folder: Path, seed: int) -> str:
     from training.retrain import train
 
     uri = f"sqlite:///{folder / 'mlflow.db'}"
+    # the artifact key the server reads, also when an earlier run's registry is reused
+    os.environ.setdefault("LINLI_DATA_DIR", str(folder))
     if (folder / "mlflow.db").is_file():
         try:
             MlflowClient(tracking_uri=uri, registry_uri=uri).get_model_version_by_alias(MODEL, "champion")
             return uri
         except Exception:  # no champion yet: train one
             pass
-    os.environ.setdefault("LINLI_DATA_DIR", str(folder))  # the artifact key the server reads
     started = time.perf_counter()
     dataset = generate_community(residents=residents, seed=seed).dataset()
     result = train(dataset, tracking_uri=uri, model_name=MODEL, config=TrainConfig.from_toml().with_seed(seed),

@@ -55,12 +55,21 @@ def _known(ids: np.ndarray, bundle: ModelBundle, n_lists: int) -> pd.DataFrame:
     return pd.DataFrame({C.RESIDENT: known, ROW: internal[keep], BUCKET: bucket_of(known, n_lists)})
 
 
-def _written(rows: pd.DataFrame, bundle: ModelBundle, bucket: int) -> tuple[dict[str, Any], bytes]:
-    """One list bucket scored and written (by :func:`write_bucket`) in a scratch folder: its entry and bytes."""
+def _files(entry: dict[str, Any]) -> dict[str, str]:
+    """File name → SHA-256 of every file a bucket's entry names: its lists and, when written, its rule inputs."""
+    named = {entry["file"]: entry["sha256"]}
+    if "rules" in entry:
+        named[entry["rules"]["file"]] = entry["rules"]["sha256"]
+    return named
+
+
+def _written(rows: pd.DataFrame, bundle: ModelBundle, bucket: int) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """One list bucket scored and written (by :func:`write_bucket`) in a scratch folder: its entry and the bytes
+    of every file it names (the lists and the rule inputs)."""
     ids = [str(r) for r in rows.sort_values(ROW, kind="stable")[C.RESIDENT]]
     with tempfile.TemporaryDirectory(prefix="linli-lists-") as scratch:
         entry = write_bucket(bundle, ids, bucket, Path(scratch))
-        return entry, (Path(scratch) / entry["file"]).read_bytes()
+        return entry, {name: (Path(scratch) / name).read_bytes() for name in _files(entry)}
 
 
 def write_lists_on_cluster(client: Client, residents: list[Future], bundle: Future, n_residents: int,
@@ -94,11 +103,12 @@ def write_lists_on_cluster(client: Client, residents: list[Future], bundle: Futu
     write = dask.delayed(_written, pure=False)
     tasks = [write(part, bundle, b) for b, part in enumerate(to_buckets(frame, n_lists))]
     entries = []
-    for _, (entry, data) in as_completed(client.compute(tasks, retries=RETRIES), with_results=True):
-        path = folder / entry["file"]
-        path.write_bytes(data)
-        os.chmod(path, 0o600)
-        if sha256_of(path) != entry["sha256"]:
-            raise OSError(f"{path}: the bytes received differ from the SHA-256 the worker wrote")
+    for _, (entry, files) in as_completed(client.compute(tasks, retries=RETRIES), with_results=True):
+        for name, sha256 in _files(entry).items():
+            path = folder / name
+            path.write_bytes(files[name])
+            os.chmod(path, 0o600)
+            if sha256_of(path) != sha256:
+                raise OSError(f"{path}: the bytes received differ from the SHA-256 the worker wrote")
         entries.append(entry)
     return write_manifest(folder, entries, k=LIST_K, depth=LIST_DEPTH, n_buckets=n_lists, services=services)

@@ -106,8 +106,9 @@ def test_the_dask_engine_stores_the_local_engines_lists_and_serving_opens_them(
     residents = bundle.resident_ids()[::97]
     expected = bundle.recommend(list(residents), 10)
     for resident in residents:
-        services, _ = store.ranked(resident)
-        names = bundle.service_ids()[services[:10]]
+        found = store.ranked(resident)
+        assert found is not None, resident  # every resident the bundle knows has stored lists
+        names = bundle.service_ids()[found[0][:10]]
         assert list(names) == list(expected.loc[expected[C.RESIDENT] == resident, C.SERVICE]), resident
 
 
